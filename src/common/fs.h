@@ -1,0 +1,28 @@
+// Small durable-file helpers shared by every component that writes to the data directory.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace sluice::fs {
+
+// Writes `data` to `path` so that a reader sees either the old file or the whole new one, never a
+// part: write to a unique temporary file beside it, fsync it, rename over `path`, fsync the directory.
+// Parent directories are created (and fsynced) as needed. Throws sluice::Error with the path on failure.
+void write_file_atomic(const std::filesystem::path& path, std::string_view data);
+
+// fsync a directory so that entries created, renamed or removed in it survive a crash.
+void fsync_dir(const std::filesystem::path& dir);
+
+// create_directories + fsync of every directory it created and of the parent of the first.
+void create_directories_durable(const std::filesystem::path& dir);
+
+// Whole file as bytes. Throws sluice::Error naming the path when it cannot be read.
+std::string read_file(const std::filesystem::path& path);
+
+// Prefix used for temporary files written by write_file_atomic; readers and listings skip names
+// that start with it.
+inline constexpr std::string_view kTempPrefix = ".sluice-tmp-";
+
+}  // namespace sluice::fs

@@ -1,0 +1,74 @@
+// ObjectStore: S3 semantics (buckets, keys, atomic puts, ETag, list with prefix/delimiter/pagination)
+// behind one interface. The embedded default is LocalObjectStore (a directory); an S3 back-end comes
+// later behind the same interface. Components reach objects only through this header.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.h"
+
+namespace sluice::storage {
+
+struct ObjectInfo {
+  std::string bucket;
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;  // lower-case hex MD5 of the content, without quotes (S3 shows it quoted)
+  TimePoint last_modified;
+};
+
+struct ListRequest {
+  std::string prefix;
+  std::string delimiter;           // empty: no grouping
+  std::string start_after;         // keys strictly greater than this
+  std::string continuation_token;  // from a previous truncated ListResult
+  int max_keys = 1000;             // 1..1000, as S3
+};
+
+struct ListResult {
+  std::vector<ObjectInfo> objects;          // in ascending byte order of key
+  std::vector<std::string> common_prefixes; // with delimiter: prefix + up to and including delimiter
+  bool is_truncated = false;
+  std::string next_continuation_token;      // set when is_truncated
+};
+
+// Thrown (derived from sluice::Error) for a bucket or key that does not exist.
+class NotFound;
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  virtual std::vector<std::string> buckets() const = 0;
+  virtual bool has_bucket(std::string_view bucket) const = 0;
+
+  // Stores the whole object atomically (readers see the old object or the new one, never a part)
+  // and durably, then records an ObjectCreated:Put event. Throws sluice::Error for an unknown bucket
+  // or an invalid key (the message names the bucket and key and what is wrong).
+  virtual ObjectInfo put(std::string_view bucket, std::string_view key, std::string_view data) = 0;
+
+  // Whole object. Throws NotFound.
+  virtual std::string get(std::string_view bucket, std::string_view key) const = 0;
+
+  virtual std::optional<ObjectInfo> head(std::string_view bucket, std::string_view key) const = 0;
+
+  virtual ListResult list(std::string_view bucket, const ListRequest& request) const = 0;
+
+  // Returns false when there was nothing to delete (S3 answers 204 either way).
+  virtual bool remove(std::string_view bucket, std::string_view key) = 0;
+};
+
+// Checks a key against S3's rules and sluice's confinement rules; returns an empty string when the key
+// is acceptable, or a sentence saying what is wrong. Keys with "." or ".." segments, a leading "/",
+// an empty segment ("a//b"), NUL or other control characters, or over 1024 bytes are refused.
+std::string validate_key(std::string_view key);
+
+// S3 bucket naming rules (3-63 chars, lower-case letters, digits, '.', '-', starts and ends with a
+// letter or digit). Empty string when valid, else the reason.
+std::string validate_bucket_name(std::string_view bucket);
+
+}  // namespace sluice::storage

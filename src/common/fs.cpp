@@ -72,38 +72,44 @@ void create_directories_durable(const std::filesystem::path& dir) {
   }
 }
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view data) {
-  const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+std::filesystem::path write_temp_file(const std::filesystem::path& dir, std::string_view data) {
   if (!std::filesystem::is_directory(dir)) create_directories_durable(dir);
   const auto tmp = dir / (std::string(kTempPrefix) + unique_suffix());
-  {
-    FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-    if (fd.get() < 0) throw Error("cannot create " + tmp.string() + ": " + errno_text());
-    const char* p = data.data();
-    size_t left = data.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd.get(), p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        std::string why = errno_text();
-        ::unlink(tmp.c_str());
-        throw Error("cannot write " + tmp.string() + ": " + why);
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
-    if (::fdatasync(fd.get()) != 0 || !fd.close()) {
+  FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (fd.get() < 0) throw Error("cannot create " + tmp.string() + ": " + errno_text());
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd.get(), p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
       std::string why = errno_text();
       ::unlink(tmp.c_str());
-      throw Error("cannot sync " + tmp.string() + ": " + why);
+      throw Error("cannot write " + tmp.string() + ": " + why);
     }
+    p += n;
+    left -= static_cast<size_t>(n);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::fdatasync(fd.get()) != 0 || !fd.close()) {
     std::string why = errno_text();
     ::unlink(tmp.c_str());
-    throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + why);
+    throw Error("cannot sync " + tmp.string() + ": " + why);
   }
-  fsync_dir(dir);
+  return tmp;
+}
+
+void rename_durable(const std::filesystem::path& temp, const std::filesystem::path& path) {
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    std::string why = errno_text();
+    ::unlink(temp.c_str());
+    throw Error("cannot rename " + temp.string() + " to " + path.string() + ": " + why);
+  }
+  fsync_dir(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view data) {
+  const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  rename_durable(write_temp_file(dir, data), path);
 }
 
 std::string read_file(const std::filesystem::path& path) {

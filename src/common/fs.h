@@ -12,6 +12,12 @@ namespace sluice::fs {
 // Parent directories are created (and fsynced) as needed. Throws sluice::Error with the path on failure.
 void write_file_atomic(const std::filesystem::path& path, std::string_view data);
 
+// The two halves of write_file_atomic, for callers that must act between them (record an event,
+// inject a crash in a test): write `data` to a new temporary file in `dir` and fdatasync it; then
+// rename it over `path` (in the same directory) and fsync the directory.
+std::filesystem::path write_temp_file(const std::filesystem::path& dir, std::string_view data);
+void rename_durable(const std::filesystem::path& temp, const std::filesystem::path& path);
+
 // fsync a directory so that entries created, renamed or removed in it survive a crash.
 void fsync_dir(const std::filesystem::path& dir);
 

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
 #include "common/time.h"
 
 namespace sluice::storage {
@@ -30,14 +31,17 @@ struct ListRequest {
 };
 
 struct ListResult {
-  std::vector<ObjectInfo> objects;          // in ascending byte order of key
-  std::vector<std::string> common_prefixes; // with delimiter: prefix + up to and including delimiter
+  std::vector<ObjectInfo> objects;           // in ascending byte order of key
+  std::vector<std::string> common_prefixes;  // with delimiter: prefix + up to and including delimiter
   bool is_truncated = false;
-  std::string next_continuation_token;      // set when is_truncated
+  std::string next_continuation_token;  // set when is_truncated
 };
 
-// Thrown (derived from sluice::Error) for a bucket or key that does not exist.
-class NotFound;
+// Thrown for a bucket or key that does not exist.
+class NotFound : public Error {
+ public:
+  using Error::Error;
+};
 
 class ObjectStore {
  public:

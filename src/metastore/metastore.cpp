@@ -1,0 +1,184 @@
+#include "metastore/metastore.h"
+
+#include "common/error.h"
+
+namespace sluice::metastore {
+namespace {
+
+// Each entry migrates the schema from version i to i + 1. Never edit a released entry: add one.
+constexpr const char* kMigrations[] = {
+    R"sql(
+    CREATE TABLE runs (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      kind TEXT NOT NULL,
+      name TEXT NOT NULL,
+      trigger TEXT NOT NULL,
+      schedule TEXT NOT NULL DEFAULT '',
+      slot_ms INTEGER,
+      started_ms INTEGER NOT NULL,
+      ended_ms INTEGER,
+      status TEXT NOT NULL,
+      records INTEGER NOT NULL DEFAULT 0,
+      bytes INTEGER NOT NULL DEFAULT 0,
+      object TEXT NOT NULL DEFAULT '',
+      error TEXT NOT NULL DEFAULT '',
+      retried_by INTEGER
+    );
+    CREATE INDEX runs_by_status ON runs(status);
+    CREATE TABLE schedule_state (
+      name TEXT PRIMARY KEY,
+      last_fired_ms INTEGER,
+      anchor_ms INTEGER
+    );
+    CREATE TABLE object_events (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      state TEXT NOT NULL,              -- pending | ready
+      event_name TEXT NOT NULL,
+      bucket TEXT NOT NULL,
+      key TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      etag TEXT NOT NULL,
+      event_ms INTEGER NOT NULL
+    );
+    CREATE INDEX object_events_by_state ON object_events(state, id);
+    CREATE TABLE event_deliveries (
+      consumer TEXT NOT NULL,
+      event_id INTEGER NOT NULL REFERENCES object_events(id) ON DELETE CASCADE,
+      state TEXT NOT NULL,              -- leased | acked | failed
+      lease_until_ms INTEGER NOT NULL DEFAULT 0,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      reason TEXT NOT NULL DEFAULT '',
+      PRIMARY KEY (consumer, event_id)
+    );
+    )sql",
+};
+
+}  // namespace
+
+Statement::Statement(Metastore& db, std::string_view sql) : db_(db), sql_(sql) {
+  if (sqlite3_prepare_v2(db_.handle(), sql_.data(), static_cast<int>(sql_.size()), &stmt_, nullptr) !=
+      SQLITE_OK) {
+    db_.fail("prepare");
+  }
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int index, int64_t value) {
+  if (sqlite3_bind_int64(stmt_, index, value) != SQLITE_OK) db_.fail("bind");
+  return *this;
+}
+Statement& Statement::bind(int index, std::string_view value) {
+  if (sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT) !=
+      SQLITE_OK)
+    db_.fail("bind");
+  return *this;
+}
+Statement& Statement::bind(int index, std::nullptr_t) {
+  if (sqlite3_bind_null(stmt_, index) != SQLITE_OK) db_.fail("bind");
+  return *this;
+}
+Statement& Statement::bind(int index, const std::optional<int64_t>& value) {
+  return value ? bind(index, *value) : bind(index, nullptr);
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  db_.fail("step \"" + sql_.substr(0, 60) + "\"");
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+std::string Statement::column_text(int index) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, index));
+  return text ? std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt_, index))) : std::string();
+}
+
+std::optional<int64_t> Statement::column_optional_int64(int index) const {
+  if (sqlite3_column_type(stmt_, index) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(stmt_, index);
+}
+
+Metastore::Metastore(const std::filesystem::path& file) : file_(file) {
+  if (sqlite3_open_v2(file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw Error("cannot open metastore " + file.string() + ": " + why);
+  }
+  sqlite3_busy_timeout(db_, 10'000);
+  try {
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    exec("PRAGMA foreign_keys=ON");
+    migrate();
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
+}
+
+Metastore::~Metastore() { sqlite3_close(db_); }
+
+void Metastore::fail(std::string_view what) const {
+  throw Error("metastore " + file_.string() + ": " + std::string(what) + ": " + sqlite3_errmsg(db_));
+}
+
+void Metastore::exec(std::string_view sql) {
+  std::lock_guard lock(mutex_);
+  std::string text(sql);
+  char* message = nullptr;
+  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string why = message ? message : "unknown error";
+    sqlite3_free(message);
+    throw Error("metastore " + file_.string() + ": " + why + " (in \"" + text.substr(0, 60) + "\")");
+  }
+}
+
+int64_t Metastore::last_insert_id() { return sqlite3_last_insert_rowid(db_); }
+int Metastore::changes() { return sqlite3_changes(db_); }
+
+void Metastore::begin() {
+  exec(depth_ == 0 ? "BEGIN IMMEDIATE" : "SAVEPOINT nested");
+  ++depth_;
+}
+void Metastore::commit() {
+  exec(depth_ == 1 ? "COMMIT" : "RELEASE nested");
+  --depth_;
+}
+void Metastore::rollback() {
+  try {
+    exec(depth_ == 1 ? "ROLLBACK" : "ROLLBACK TO nested; RELEASE nested");
+  } catch (const Error&) {
+    // The transaction may already be gone (SQLite rolls back on some errors); nothing to undo.
+  }
+  --depth_;
+}
+
+void Metastore::migrate() {
+  transaction([&] {
+    exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    Statement read(*this, "SELECT version FROM schema_version");
+    int64_t version = read.step() ? read.column_int64(0) : -1;
+    if (version < 0) {
+      Statement(*this, "INSERT INTO schema_version VALUES (0)").run();
+      version = 0;
+    }
+    constexpr int64_t latest = static_cast<int64_t>(std::size(kMigrations));
+    if (version > latest) {
+      throw Error("metastore " + file_.string() + " has schema version " + std::to_string(version) +
+                  ", newer than this sluice understands (" + std::to_string(latest) + ")");
+    }
+    for (; version < latest; ++version) exec(kMigrations[version]);
+    Statement(*this, "UPDATE schema_version SET version = ?").bind(1, version).run();
+  });
+}
+
+}  // namespace sluice::metastore

@@ -1,0 +1,78 @@
+// RunLog: the run history (`sluice runs`). A run is one execution of a source: started 'running',
+// finished 'succeeded', 'failed' or 'interrupted'. Runs a killed process left 'running' are marked
+// interrupted at the next start; each interrupted run is retried once (retried_by links the retry).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.h"
+#include "metastore/metastore.h"
+
+namespace sluice::metastore {
+
+class ScheduleState;
+
+enum class RunStatus { kRunning, kSucceeded, kFailed, kInterrupted };
+std::string_view to_string(RunStatus status);
+
+struct RunStart {
+  std::string kind = "source";
+  std::string name;
+  std::string trigger;   // schedule | manual | retry
+  std::string schedule;  // the schedule that fired it, if any
+  std::optional<TimePoint> slot;
+};
+
+struct RunOutcome {
+  RunStatus status = RunStatus::kSucceeded;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  std::string object;  // s3://bucket/key
+  std::string error;
+};
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string kind, name, trigger, schedule;
+  std::optional<TimePoint> slot;
+  TimePoint started;
+  std::optional<TimePoint> ended;
+  RunStatus status = RunStatus::kRunning;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  std::string object;
+  std::string error;
+  std::optional<int64_t> retried_by;
+};
+
+class RunLog {
+ public:
+  explicit RunLog(Metastore& db) : db_(db) {}
+
+  int64_t start(const RunStart& run);
+  // Fires a schedule slot: inserts one run per entry of `runs` and records the slot as fired, in
+  // one transaction, so that a crash leaves either nothing or both.
+  std::vector<int64_t> start_slot(const std::string& schedule, TimePoint slot,
+                                  const std::vector<RunStart>& runs, ScheduleState& state);
+  void finish(int64_t id, const RunOutcome& outcome);
+
+  std::vector<RunRecord> list(int limit);  // newest first
+  std::optional<RunRecord> get(int64_t id);
+
+  // At start-up: runs still 'running' (their process died) become 'interrupted'; returns them.
+  std::vector<RunRecord> mark_unfinished_interrupted();
+  // Interrupted runs not yet retried, oldest first.
+  std::vector<RunRecord> pending_retries();
+  // Links an interrupted run to its retry (0: given up, e.g. the source is gone).
+  void mark_retried(int64_t id, int64_t retry_id);
+
+ private:
+  std::vector<RunRecord> query(std::string_view where_and_order, std::optional<int64_t> arg);
+  Metastore& db_;
+};
+
+}  // namespace sluice::metastore

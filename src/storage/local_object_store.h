@@ -1,0 +1,51 @@
+// LocalObjectStore: the embedded default of ObjectStore — each object is a file at
+// <root>/<bucket>/<key>. Puts are atomic and durable (temporary file, fdatasync, rename, fsync of the
+// directory); the ETag (MD5) is kept in an extended attribute of the file, written before the rename,
+// and recomputed from the content where the file system has no user xattrs.
+//
+// Limitation of mapping keys to paths: a key cannot be both an object and a "directory" of other
+// keys ("a" and "a/b"); S3 allows it, this store refuses the second put with a clear error.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "storage/object_events.h"
+#include "storage/object_store.h"
+
+namespace sluice::storage {
+
+class LocalObjectStore : public ObjectStore {
+ public:
+  // Creates the bucket directories, removes temporary files a crash left behind, and settles the
+  // events a crash left prepared. `events` may be null (no notifications).
+  LocalObjectStore(std::filesystem::path root, std::vector<std::string> buckets, ObjectEventLog* events);
+
+  std::vector<std::string> buckets() const override { return buckets_; }
+  bool has_bucket(std::string_view bucket) const override;
+  ObjectInfo put(std::string_view bucket, std::string_view key, std::string_view data) override;
+  std::string get(std::string_view bucket, std::string_view key) const override;
+  std::optional<ObjectInfo> head(std::string_view bucket, std::string_view key) const override;
+  ListResult list(std::string_view bucket, const ListRequest& request) const override;
+  bool remove(std::string_view bucket, std::string_view key) override;
+
+  // Test hook: called with "before_rename" (data synced in a temporary file, event prepared) and
+  // "after_rename" (object in place, event not yet committed), to simulate a crash there.
+  void set_crash_hook(std::function<void(std::string_view stage)> hook) { crash_hook_ = std::move(hook); }
+
+ private:
+  std::filesystem::path bucket_dir(std::string_view bucket) const;                         // throws NotFound
+  std::filesystem::path object_path(std::string_view bucket, std::string_view key) const;  // validates
+
+  std::filesystem::path root_;
+  std::vector<std::string> buckets_;
+  ObjectEventLog* events_;
+  std::function<void(std::string_view)> crash_hook_;
+};
+
+// Lower-case hex MD5 of `data` (the S3 ETag of a single-part object).
+std::string md5_hex(std::string_view data);
+
+}  // namespace sluice::storage

@@ -1,0 +1,263 @@
+#include "storage/local_object_store.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "metastore/event_queue.h"
+#include "metastore/metastore.h"
+#include "tests/common/temp_dir.h"
+
+namespace sluice::storage {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<std::string> all_files(const std::filesystem::path& root) {
+  std::vector<std::string> out;
+  for (auto& e : std::filesystem::recursive_directory_iterator(root))
+    if (!e.is_directory()) out.push_back(std::filesystem::relative(e.path(), root).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class StorageLocal : public ::testing::Test {
+ protected:
+  std::filesystem::path root() const { return dir_.path() / "objects"; }
+  testing_util::TempDir dir_;
+};
+
+TEST_F(StorageLocal, PutGetHeadRoundTripWithMd5Etag) {
+  LocalObjectStore store(root(), {"raw"}, nullptr);
+  auto info = store.put("raw", "greeting/hello.txt", "hello");
+  EXPECT_EQ(info.etag, "5d41402abc4b2a76b9719d911017c592");
+  EXPECT_EQ(info.size, 5u);
+  EXPECT_EQ(store.get("raw", "greeting/hello.txt"), "hello");
+  auto head = store.head("raw", "greeting/hello.txt");
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->etag, "5d41402abc4b2a76b9719d911017c592");
+  EXPECT_EQ(head->size, 5u);
+  EXPECT_LE(std::chrono::abs(head->last_modified - now_ms()), std::chrono::minutes(1));
+  EXPECT_FALSE(store.head("raw", "greeting/absent").has_value());
+  EXPECT_THROW(store.get("raw", "greeting/absent"), NotFound);
+  // Overwrite replaces the whole object.
+  store.put("raw", "greeting/hello.txt", "");
+  EXPECT_EQ(store.get("raw", "greeting/hello.txt"), "");
+  EXPECT_EQ(store.head("raw", "greeting/hello.txt")->etag, "d41d8cd98f00b204e9800998ecf8427e");
+}
+
+TEST_F(StorageLocal, UnknownBucketAndInvalidBucketNames) {
+  LocalObjectStore store(root(), {"raw"}, nullptr);
+  EXPECT_THROW(store.put("other", "k", "v"), NotFound);
+  EXPECT_THROW(store.list("other", {}), NotFound);
+  EXPECT_THAT(validate_bucket_name("ab"), HasSubstr("3 to 63"));
+  EXPECT_THAT(validate_bucket_name("Upper"), HasSubstr("lower-case"));
+  EXPECT_THAT(validate_bucket_name("-dash"), HasSubstr("start and end"));
+  EXPECT_THAT(validate_bucket_name("a..b"), HasSubstr(".."));
+  EXPECT_EQ(validate_bucket_name("my-bucket.2"), "");
+  EXPECT_THROW(LocalObjectStore(root(), {"../escape"}, nullptr), Error);
+}
+
+TEST_F(StorageLocal, HostileKeysAreRefusedAndNothingLandsOutside) {
+  LocalObjectStore store(root(), {"raw"}, nullptr);
+  store.put("raw", "dir/object", "x");  // for the object-vs-directory conflicts below
+  struct Case {
+    std::string key;
+    const char* reason;
+  };
+  const std::vector<Case> cases = {
+      {"../escape", "\"..\" segment"},
+      {"a/../../escape", "\"..\" segment"},
+      {"a/./b", "\".\" segment"},
+      {"/etc/passwd", "starts with '/'"},
+      {"a//b", "empty segment"},
+      {"a/", "ends with '/'"},
+      {"", "empty"},
+      {std::string("nul\0byte", 8), "NUL"},
+      {"line\nbreak", "control character"},
+      {std::string(1025, 'k'), "1025 bytes"},
+      {"dir/object/child", "an object named \"dir/object\" exists"},
+      {"dir", "other keys exist below it"},
+      {".sluice-tmp-x", "reserved"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.key.substr(0, 40));
+    try {
+      store.put("raw", c.key, "evil");
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_THAT(std::string(e.what()), HasSubstr(c.reason));
+      EXPECT_THAT(std::string(e.what()), HasSubstr("raw"));
+    }
+  }
+  // Everything written is the one legitimate object, inside the bucket.
+  EXPECT_EQ(all_files(dir_.path()), (std::vector<std::string>{"objects/raw/dir/object"}));
+}
+
+TEST_F(StorageLocal, SymlinkInsideTheBucketIsNotFollowed) {
+  LocalObjectStore store(root(), {"raw"}, nullptr);
+  testing_util::TempDir outside;
+  std::filesystem::create_directory_symlink(outside.path(), root() / "raw" / "link");
+  EXPECT_THROW(store.put("raw", "link/file", "x"), Error);
+  EXPECT_TRUE(std::filesystem::is_empty(outside.path()));
+}
+
+TEST_F(StorageLocal, ListSemantics) {
+  LocalObjectStore store(root(), {"raw"}, nullptr);
+  for (const char* k : {"a-b", "a/b", "a0", "a/c/d", "a/c/e", "b", "raw/users/u1.json", "raw/users/u2.json",
+                        "raw/posts/p1.json"}) {
+    store.put("raw", k, k);
+  }
+  auto keys = [](const ListResult& r) {
+    std::vector<std::string> out;
+    for (const auto& o : r.objects) out.push_back(o.key);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  // Byte order: '-' (0x2d) < '/' (0x2f) < '0' (0x30).
+  EXPECT_EQ(keys(store.list("raw", {})), (V{"a-b", "a/b", "a/c/d", "a/c/e", "a0", "b", "raw/posts/p1.json",
+                                            "raw/users/u1.json", "raw/users/u2.json"}));
+  EXPECT_EQ(keys(store.list("raw", {.prefix = "raw/us"})), (V{"raw/users/u1.json", "raw/users/u2.json"}));
+  auto grouped = store.list("raw", {.prefix = "", .delimiter = "/"});
+  EXPECT_EQ(keys(grouped), (V{"a-b", "a0", "b"}));
+  EXPECT_EQ(grouped.common_prefixes, (V{"a/", "raw/"}));
+  auto nested = store.list("raw", {.prefix = "a/", .delimiter = "/"});
+  EXPECT_EQ(keys(nested), (V{"a/b"}));
+  EXPECT_EQ(nested.common_prefixes, (V{"a/c/"}));
+  EXPECT_EQ(keys(store.list("raw", {.prefix = "", .delimiter = "", .start_after = "a0"})),
+            (V{"b", "raw/posts/p1.json", "raw/users/u1.json", "raw/users/u2.json"}));
+  EXPECT_TRUE(store.list("raw", {.prefix = "nothing/"}).objects.empty());
+
+  // Paging with max-keys and continuation tokens reconstructs the whole listing, prefixes counted.
+  for (int page_size = 1; page_size <= 4; ++page_size) {
+    ListRequest request{.prefix = "", .delimiter = "/", .max_keys = page_size};
+    V seen_keys, seen_prefixes;
+    int pages = 0;
+    while (true) {
+      auto page = store.list("raw", request);
+      EXPECT_LE(static_cast<int>(page.objects.size() + page.common_prefixes.size()), page_size);
+      for (const auto& o : page.objects) seen_keys.push_back(o.key);
+      for (const auto& p : page.common_prefixes) seen_prefixes.push_back(p);
+      ++pages;
+      if (!page.is_truncated) break;
+      request.continuation_token = page.next_continuation_token;
+      ASSERT_LT(pages, 20);
+    }
+    EXPECT_EQ(seen_keys, (V{"a-b", "a0", "b"})) << page_size;
+    EXPECT_EQ(seen_prefixes, (V{"a/", "raw/"})) << page_size;
+  }
+  EXPECT_THROW(store.list("raw", {.continuation_token = "garbage"}), Error);
+  EXPECT_THROW(store.list("raw", {.max_keys = 1001}), Error);
+}
+
+TEST_F(StorageLocal, RemoveDeletesAndPrunesEmptyDirectories) {
+  LocalObjectStore store(root(), {"raw"}, nullptr);
+  store.put("raw", "x/y/z", "1");
+  EXPECT_TRUE(store.remove("raw", "x/y/z"));
+  EXPECT_FALSE(store.remove("raw", "x/y/z"));
+  EXPECT_FALSE(std::filesystem::exists(root() / "raw" / "x"));
+  store.put("raw", "x", "now a plain object");  // the old directory no longer blocks it
+  EXPECT_EQ(store.get("raw", "x"), "now a plain object");
+}
+
+class StorageEvents : public StorageLocal {
+ protected:
+  std::filesystem::path db_path() const { return dir_.path() / "metastore.db"; }
+};
+
+TEST_F(StorageEvents, EveryPutRecordsAnObjectCreatedEvent) {
+  metastore::Metastore db(db_path());
+  metastore::EventQueue events(db);
+  LocalObjectStore store(root(), {"raw"}, &events);
+  store.put("raw", "raw/users/a b.json", "[1]");
+  store.put("raw", "raw/users/b.json", "[2]");
+  auto list = events.list();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].state, "ready");
+  EXPECT_EQ(list[0].event.key, "raw/users/a b.json");
+  EXPECT_EQ(list[0].event.size, 3u);
+  EXPECT_EQ(list[0].event.etag, md5_hex("[1]"));
+  auto json = nlohmann::json::parse(metastore::notification_json(list[0].event, list[0].id));
+  const auto& record = json["Records"][0];
+  EXPECT_EQ(record["eventSource"], "aws:s3");
+  EXPECT_EQ(record["eventName"], "ObjectCreated:Put");
+  EXPECT_EQ(record["s3"]["bucket"]["name"], "raw");
+  EXPECT_EQ(record["s3"]["object"]["key"], "raw/users/a+b.json");  // URL-encoded as S3 does
+  EXPECT_EQ(record["s3"]["object"]["size"], 3);
+  EXPECT_EQ(record["s3"]["object"]["eTag"], md5_hex("[1]"));
+}
+
+// Runs `fn` in a child process that dies (_exit) at the given stage of a put.
+void crash_during_put(const std::filesystem::path& root, const std::filesystem::path& db_path,
+                      const std::string& stage, const std::string& key, const std::string& data) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    metastore::Metastore db(db_path);
+    metastore::EventQueue events(db);
+    LocalObjectStore store(root, {"raw"}, &events);
+    store.set_crash_hook([&](std::string_view s) {
+      if (s == stage) ::_exit(42);
+    });
+    store.put("raw", key, data);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 42);
+}
+
+TEST_F(StorageEvents, CrashBeforeRenameLeavesNoPartialObjectAndNoEvent) {
+  {
+    metastore::Metastore db(db_path());
+    metastore::EventQueue events(db);
+    LocalObjectStore store(root(), {"raw"}, &events);
+    store.put("raw", "k/old", "the old whole content");
+  }
+  const std::string big(4 << 20, 'x');
+  crash_during_put(root(), db_path(), "before_rename", "k/old", big);
+  crash_during_put(root(), db_path(), "before_rename", "k/new", big);
+  // The last crash left its temporary file behind (opening the store in the second child swept the
+  // first one's), and both left pending events.
+  EXPECT_EQ(all_files(root() / "raw" / "k").size(), 2u);
+  metastore::Metastore db(db_path());
+  metastore::EventQueue events(db);
+  LocalObjectStore store(root(), {"raw"}, &events);  // recovery on open
+  EXPECT_EQ(store.get("raw", "k/old"), "the old whole content");
+  EXPECT_FALSE(store.head("raw", "k/new").has_value());
+  EXPECT_EQ(all_files(root() / "raw"), (std::vector<std::string>{"k/old"}));
+  auto list = events.list();
+  ASSERT_EQ(list.size(), 1u);  // only the first, completed put
+  EXPECT_EQ(list[0].state, "ready");
+}
+
+TEST_F(StorageEvents, CrashAfterRenameKeepsTheObjectAndItsEvent) {
+  {
+    metastore::Metastore db(db_path());
+    metastore::EventQueue events(db);
+    LocalObjectStore store(root(), {"raw"}, &events);
+  }
+  crash_during_put(root(), db_path(), "after_rename", "k/landed", "complete");
+  {
+    metastore::Metastore db(db_path());
+    metastore::EventQueue events(db);
+    auto before = events.list();
+    ASSERT_EQ(before.size(), 1u);
+    EXPECT_EQ(before[0].state, "pending");
+  }
+  metastore::Metastore db(db_path());
+  metastore::EventQueue events(db);
+  LocalObjectStore store(root(), {"raw"}, &events);
+  EXPECT_EQ(store.get("raw", "k/landed"), "complete");
+  auto list = events.list();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].state, "ready");  // nothing lost
+}
+
+}  // namespace
+}  // namespace sluice::storage

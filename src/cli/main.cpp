@@ -1,1 +1,87 @@
-int main() { return 0; }
+// sluice: the command-line entry point. Each sub-command is a thin shell over the components; every
+// failure ends as one line on stderr and a non-zero exit status.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "config/pipeline.h"
+
+namespace {
+
+std::string default_pipeline() {
+  const char* env = std::getenv("SLUICE_PIPELINE");
+  return env ? env : "pipeline.yaml";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sluice"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (const char* level = std::getenv("SLUICE_LOG")) spdlog::set_level(spdlog::level::from_str(level));
+
+  CLI::App app{"sluice — a self-hosted data pipeline: schedule, extract, store, process, query"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "sluice 0.1.0");
+
+  sluice::cli::Options opt;
+  opt.pipeline = default_pipeline();
+
+  auto* validate = app.add_subcommand("validate", "Check a pipeline file and report every problem");
+  validate->add_option("PIPELINE", opt.pipeline, "Pipeline file")->required();
+
+  auto* run = app.add_subcommand("run", "Run the daemon: scheduler and HTTP API, until SIGINT/SIGTERM");
+  run->add_option("PIPELINE", opt.pipeline, "Pipeline file")->required();
+  run->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
+  run->add_option("--listen", opt.listen, "HOST:PORT for the HTTP API (overrides server: in the file)");
+
+  auto* trigger = app.add_subcommand("trigger", "Run a schedule's targets or one source now");
+  trigger->add_option("NAME", opt.name, "Schedule or source name")->required();
+  trigger->add_option("-p,--pipeline", opt.pipeline,
+                      "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
+  trigger->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
+
+  auto* runs = app.add_subcommand("runs", "Show the run history");
+  runs->add_option("-p,--pipeline", opt.pipeline,
+                   "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
+  runs->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
+  runs->add_option("--limit", opt.limit, "How many runs, newest first")->check(CLI::Range(1, 100000));
+  runs->add_option("--format", opt.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+
+  auto* demo =
+      app.add_subcommand("demo", "Offline demo: a loopback JSONPlaceholder, the example pipeline, a run");
+  demo->add_option("--data-dir", opt.data_dir, "Keep the demo's data here instead of a temporary directory");
+
+  auto* fixture = app.add_subcommand(
+      "fixture",
+      "Serve the loopback stand-in for jsonplaceholder.typicode.com and randomuser.me (tests, demos)");
+  fixture->add_option("--port", opt.port, "Port on 127.0.0.1 (0: any free port, printed on stdout)")
+      ->check(CLI::Range(0, 65535));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (*validate) return sluice::cli::cmd_validate(opt);
+    if (*run) return sluice::cli::cmd_run(opt);
+    if (*trigger) return sluice::cli::cmd_trigger(opt);
+    if (*runs) return sluice::cli::cmd_runs(opt);
+    if (*demo) return sluice::cli::cmd_demo(opt);
+    if (*fixture) return sluice::cli::cmd_fixture(opt);
+  } catch (const sluice::config::ConfigError& e) {
+    std::cerr << e.what() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "sluice: " << e.what() << '\n';
+    return 1;
+  }
+  return 2;
+}

@@ -375,6 +375,7 @@ Plan plan(const ScheduleExpression& expression, std::optional<TimePoint> last_fi
       if (missed.size() > 2 * keep + 64)
         missed.erase(missed.begin(), missed.end() - static_cast<ptrdiff_t>(keep));
     }
+    if (!missed.empty()) result.latest = missed.back();
     if (policy == CatchUp::kLatest && !missed.empty()) result.due.push_back(missed.back());
     if (policy == CatchUp::kAll) {
       const size_t from = missed.size() > max_catch_up ? missed.size() - max_catch_up : 0;

@@ -92,14 +92,17 @@ enum class CatchUp { kNone, kLatest, kAll };
 std::optional<CatchUp> parse_catch_up(std::string_view text);
 
 struct Plan {
-  std::vector<TimePoint> due;     // slots to fire now, ascending
-  std::optional<TimePoint> next;  // the first slot after `now`
+  std::vector<TimePoint> due;       // slots to fire now, ascending
+  std::optional<TimePoint> latest;  // the most recent slot in (last_fired, now], fired or skipped
+  std::optional<TimePoint> next;    // the first slot after `now`
 };
 
 // What to fire at `now` given the last slot fired (persisted by the caller after firing). Slots in
 // (last_fired, now] are due: kNone fires none of them, kLatest the most recent, kAll all of them
 // (the most recent `max_catch_up`). With no last_fired (first start ever) nothing is due. The result
-// depends only on the arguments, which is what makes a restart fire no slot twice.
+// depends only on the arguments, which is what makes a restart fire no slot twice. The caller records
+// `latest` (or `now` on a first start) as handled, so skipped slots are not reconsidered. The caller records
+// `latest` (or `now` on a first start) as handled, so skipped slots are not reconsidered.
 Plan plan(const ScheduleExpression& expression, std::optional<TimePoint> last_fired, TimePoint now,
           CatchUp policy, size_t max_catch_up = 1000);
 

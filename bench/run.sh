@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs every benchmark against BUILD_DIR and prints the figures for bench/RESULTS.md.
+set -euo pipefail
+build=${1:-build}
+cd "$(dirname "$0")/.."
+bench/extract_batch.sh "$build" 20

@@ -1,0 +1,241 @@
+#include "cli/commands.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "cli/embedded_example.h"
+#include "common/error.h"
+#include "common/fs.h"
+#include "config/pipeline.h"
+#include "daemon/api.h"
+#include "daemon/runtime.h"
+#include "daemon/scheduler.h"
+#include "fixture/fixture_api.h"
+#include "metastore/metastore.h"
+#include "metastore/run_log.h"
+#include "storage/object_store.h"
+
+namespace sluice::cli {
+namespace {
+
+config::Pipeline load(const Options& opt) {
+  config::Pipeline pipeline = config::load_pipeline(opt.pipeline);
+  if (!opt.data_dir.empty()) pipeline.data_dir = std::filesystem::absolute(opt.data_dir).lexically_normal();
+  return pipeline;
+}
+
+std::string time_or_dash(const std::optional<TimePoint>& t) { return t ? format_iso8601_utc(*t) : "-"; }
+
+// Succeeded runs go to stdout; failed ones to stderr, one line each with the reason.
+void print_summaries(const std::vector<daemon::RunSummary>& runs) {
+  for (const auto& r : runs) {
+    std::ostream& out = r.status == "succeeded" ? std::cout : std::cerr;
+    out << "run " << r.run_id << " " << r.source << ": " << r.status;
+    if (r.status == "succeeded")
+      out << ", " << r.records << " records, " << r.bytes << " bytes -> " << r.object;
+    if (!r.error.empty()) out << ": " << r.error;
+    out << '\n';
+  }
+}
+
+bool all_succeeded(const std::vector<daemon::RunSummary>& runs) {
+  for (const auto& r : runs)
+    if (r.status != "succeeded") return false;
+  return true;
+}
+
+}  // namespace
+
+int cmd_validate(const Options& opt) {
+  config::Pipeline p = config::load_pipeline(opt.pipeline);
+  std::cout << opt.pipeline << ": ok (" << p.buckets.size() << " buckets, " << p.schedules.size()
+            << " schedules, " << p.sources.size() << " sources)\n";
+  return 0;
+}
+
+int cmd_trigger(const Options& opt) {
+  daemon::Runtime runtime(load(opt));
+  auto runs = runtime.trigger(opt.name);
+  print_summaries(runs);
+  return all_succeeded(runs) ? 0 : 1;
+}
+
+int cmd_runs(const Options& opt) {
+  config::Pipeline pipeline = load(opt);
+  const auto db_path = pipeline.data_dir / "metastore.db";
+  if (!std::filesystem::exists(db_path)) {
+    throw Error("no run history yet: " + db_path.string() + " does not exist");
+  }
+  metastore::Metastore db(db_path);
+  metastore::RunLog log(db);
+  auto runs = log.list(opt.limit);
+  if (opt.format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : runs) out.push_back(daemon::run_to_json(r));
+    std::cout << out.dump(2) << '\n';
+    return 0;
+  }
+  std::cout << std::left << std::setw(6) << "RUN" << std::setw(25) << "STARTED" << std::setw(25) << "ENDED"
+            << std::setw(12) << "STATUS" << std::setw(10) << "TRIGGER" << std::setw(14) << "SOURCE"
+            << std::right << std::setw(9) << "RECORDS" << std::setw(10) << "BYTES"
+            << "  "
+            << "OBJECT / ERROR" << '\n';
+  for (const auto& r : runs) {
+    std::cout << std::left << std::setw(6) << r.id << std::setw(25) << format_iso8601_utc(r.started)
+              << std::setw(25) << time_or_dash(r.ended) << std::setw(12) << metastore::to_string(r.status)
+              << std::setw(10) << r.trigger << std::setw(14) << r.name << std::right << std::setw(9)
+              << r.records << std::setw(10) << r.bytes << "  " << (r.error.empty() ? r.object : r.error)
+              << '\n';
+  }
+  return 0;
+}
+
+namespace {
+// Blocks SIGINT and SIGTERM in this thread and every thread it starts, so that they are taken only by
+// wait_for_stop_signal() and never interrupt work in the middle.
+sigset_t block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int wait_for_stop_signal(const sigset_t& signals) {
+  int received = 0;
+  sigwait(&signals, &received);
+  return received;
+}
+}  // namespace
+
+int cmd_fixture(const Options& opt) {
+  const sigset_t signals = block_stop_signals();
+  fixture::FixtureApi api(fixture::embedded_jsonplaceholder_db(), static_cast<uint16_t>(opt.port));
+  api.start();
+  std::cout << "http://127.0.0.1:" << api.port() << std::endl;
+  wait_for_stop_signal(signals);
+  api.stop();
+  return 0;
+}
+
+int cmd_run(const Options& opt) {
+  config::Pipeline pipeline = load(opt);
+  if (!opt.listen.empty()) {
+    auto colon = opt.listen.rfind(':');
+    if (colon == std::string::npos) throw Error("--listen expects HOST:PORT, got \"" + opt.listen + "\"");
+    pipeline.server.host = opt.listen.substr(0, colon);
+    try {
+      pipeline.server.port = std::stoi(opt.listen.substr(colon + 1));
+    } catch (const std::exception&) {
+      throw Error("--listen expects HOST:PORT with a numeric port, got \"" + opt.listen + "\"");
+    }
+  }
+
+  const sigset_t signals = block_stop_signals();
+
+  daemon::Runtime runtime(std::move(pipeline));
+  daemon::Api api(runtime);
+  spdlog::info("sluice: data directory {}, HTTP API on http://{}:{}", runtime.pipeline().data_dir.string(),
+               runtime.pipeline().server.host, api.port());
+
+  daemon::SchedulerLoop scheduler(runtime);
+  std::thread worker([&] {
+    runtime.retry_interrupted();
+    scheduler.run();
+  });
+
+  const int received = wait_for_stop_signal(signals);
+  spdlog::info("sluice: {} received, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
+  runtime.cancel();
+  scheduler.stop();
+  worker.join();
+  api.stop();
+  spdlog::info("sluice: stopped");
+  return 0;
+}
+
+int cmd_demo(const Options& opt) {
+  fixture::FixtureApi api(fixture::embedded_jsonplaceholder_db());
+  api.start();
+  const std::string base = "http://127.0.0.1:" + std::to_string(api.port());
+
+  std::filesystem::path dir;
+  std::optional<std::filesystem::path> temporary;
+  if (opt.data_dir.empty()) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-demo-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw Error("cannot create a temporary directory for the demo");
+    dir = tmpl;
+    temporary = dir;
+  } else {
+    dir = std::filesystem::absolute(opt.data_dir);
+    fs::create_directories_durable(dir);
+  }
+
+  // The example pipeline, pointed at the loopback stand-in for jsonplaceholder.typicode.com.
+  std::string yaml(embedded_example_pipeline());
+  const std::string real = "https://jsonplaceholder.typicode.com";
+  for (size_t at = yaml.find(real); at != std::string::npos; at = yaml.find(real, at)) {
+    yaml.replace(at, real.size(), base);
+  }
+  const auto file = dir / "pipeline.yaml";
+  fs::write_file_atomic(file, yaml);
+  config::Pipeline pipeline = config::parse_pipeline(yaml, file);
+  pipeline.data_dir = dir / "data";
+
+  std::cout << "sluice demo\n"
+            << "  fixture API (stands in for https://jsonplaceholder.typicode.com): " << base << "\n"
+            << "  pipeline: " << file.string() << " (examples/jsonplaceholder/pipeline.yaml)\n"
+            << "  data directory: " << pipeline.data_dir.string() << "\n\n";
+
+  int status = 0;
+  {
+    daemon::Runtime runtime(pipeline);
+    const auto& schedule = pipeline.schedules.at(0);
+    std::cout << "Triggering schedule " << schedule.name << " (" << schedule.expression << " "
+              << schedule.timezone << ") -> sources";
+    for (const auto& t : schedule.targets) std::cout << ' ' << t;
+    std::cout << "\n";
+    auto runs = runtime.trigger(schedule.name);
+    print_summaries(runs);
+    if (!all_succeeded(runs)) status = 1;
+
+    std::cout << "\nObjects in s3://" << pipeline.buckets.at(0) << "/raw/:\n";
+    storage::ListRequest request;
+    request.prefix = "raw/";
+    auto listing = runtime.objects().list(pipeline.buckets.at(0), request);
+    for (const auto& o : listing.objects) {
+      std::cout << "  " << std::left << std::setw(58) << o.key << std::right << std::setw(9) << o.size
+                << " bytes  etag " << o.etag << '\n';
+    }
+    if (!listing.objects.empty()) {
+      const std::string body = runtime.objects().get(pipeline.buckets.at(0), listing.objects.back().key);
+      std::cout << "\nFirst lines of " << listing.objects.back().key << ":\n";
+      std::istringstream lines(body);
+      std::string line;
+      for (int i = 0; i < 12 && std::getline(lines, line); ++i) std::cout << "  " << line << '\n';
+    }
+  }
+  std::cout << "\nRun history (sluice runs --data-dir " << pipeline.data_dir.string() << "):\n";
+  Options runs_opt = opt;
+  runs_opt.pipeline = file.string();
+  runs_opt.data_dir = pipeline.data_dir.string();
+  std::cout.flush();
+  cmd_runs(runs_opt);
+  if (temporary) {
+    std::error_code ec;
+    std::filesystem::remove_all(*temporary, ec);
+    std::cout << "\n(demo data removed; pass --data-dir DIR to keep it)\n";
+  }
+  api.stop();
+  return status;
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,25 @@
+// The sub-commands of the sluice binary. Each returns the process exit status.
+#pragma once
+
+#include <string>
+
+namespace sluice::cli {
+
+struct Options {
+  std::string pipeline;
+  std::string data_dir;  // empty: the pipeline's data_dir
+  std::string listen;    // empty: the pipeline's server:
+  std::string name;
+  int limit = 20;
+  std::string format = "table";
+  int port = 0;
+};
+
+int cmd_validate(const Options& opt);
+int cmd_run(const Options& opt);
+int cmd_trigger(const Options& opt);
+int cmd_runs(const Options& opt);
+int cmd_demo(const Options& opt);
+int cmd_fixture(const Options& opt);
+
+}  // namespace sluice::cli

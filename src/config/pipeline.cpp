@@ -1,0 +1,542 @@
+#include "config/pipeline.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "common/fs.h"
+#include "common/time.h"
+#include "config/validators.h"
+
+namespace sluice::config {
+namespace {
+
+using extract::AuthConfig;
+using extract::PaginationConfig;
+using extract::SourceConfig;
+
+// Edit distance, to suggest the key a user probably meant.
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+std::string node_type_name(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "\"" + node.Scalar() + "\"";
+    case YAML::NodeType::Null:
+      return "nothing";
+    default:
+      return "an undefined value";
+  }
+}
+
+// Walks the YAML tree and collects diagnostics instead of stopping at the first problem.
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
+    const YAML::Mark mark = node.Mark();
+    error_at(mark.line + 1, mark.column + 1, path, message);
+  }
+  void error_at(int line, int column, const std::string& path, const std::string& message) {
+    diagnostics_.push_back(Diagnostic{file_, line, column, path, message});
+  }
+  std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
+
+  bool expect_map(const YAML::Node& node, const std::string& path) {
+    if (node.IsMap()) return true;
+    error(node, path, "expected a mapping, got " + node_type_name(node));
+    return false;
+  }
+
+  // Reports every key of `node` that is not in `allowed`, suggesting the nearest allowed one.
+  void check_keys(const YAML::Node& node, const std::string& path,
+                  std::initializer_list<std::string_view> allowed) {
+    for (const auto& entry : node) {
+      const std::string key = entry.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      std::string_view best;
+      size_t best_distance = 3;
+      for (auto candidate : allowed) {
+        size_t d = edit_distance(key, candidate);
+        if (d < best_distance) best_distance = d, best = candidate;
+      }
+      std::vector<std::string> names(allowed.begin(), allowed.end());
+      std::string message = "unknown key \"" + key + "\"";
+      message += best.empty() ? "; expected one of: " + join(names, ", ")
+                              : "; did you mean \"" + std::string(best) + "\"?";
+      error(entry.first, child(path, key), message);
+    }
+  }
+
+  static std::string child(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+  }
+
+  std::optional<std::string> string_at(const YAML::Node& map, std::string_view key, const std::string& path,
+                                       bool required) {
+    const YAML::Node node = map[std::string(key)];
+    const std::string p = child(path, key);
+    if (!node) {
+      if (required) error(map, p, "missing required key \"" + std::string(key) + "\"");
+      return std::nullopt;
+    }
+    if (!node.IsScalar()) {
+      error(node, p, "expected a string, got " + node_type_name(node));
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<int64_t> int_at(const YAML::Node& map, std::string_view key, const std::string& path,
+                                int64_t min, int64_t max) {
+    const YAML::Node node = map[std::string(key)];
+    if (!node) return std::nullopt;
+    const std::string p = child(path, key);
+    int64_t value = 0;
+    if (!node.IsScalar() || !YAML::convert<int64_t>::decode(node, value)) {
+      error(node, p, "expected an integer, got " + node_type_name(node));
+      return std::nullopt;
+    }
+    if (value < min || value > max) {
+      error(node, p,
+            "expected an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
+                std::to_string(value));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<std::chrono::milliseconds> duration_at(const YAML::Node& map, std::string_view key,
+                                                       const std::string& path,
+                                                       std::chrono::milliseconds max) {
+    auto text = string_at(map, key, path, false);
+    if (!text) return std::nullopt;
+    const YAML::Node node = map[std::string(key)];
+    auto value = parse_duration(*text);
+    if (!value) {
+      error(node, child(path, key), "expected a duration like 250ms, 5s, 2m or 1h, got \"" + *text + "\"");
+      return std::nullopt;
+    }
+    if (*value > max) {
+      error(node, child(path, key),
+            "duration \"" + *text + "\" is longer than the maximum of " + std::to_string(max.count() / 1000) +
+                "s");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // A mapping of string to string (headers, query parameters), in file order.
+  std::vector<std::pair<std::string, std::string>> string_map_at(const YAML::Node& map, std::string_view key,
+                                                                 const std::string& path) {
+    std::vector<std::pair<std::string, std::string>> out;
+    const YAML::Node node = map[std::string(key)];
+    if (!node) return out;
+    const std::string p = child(path, key);
+    if (!expect_map(node, p)) return out;
+    for (const auto& entry : node) {
+      const std::string name = entry.first.Scalar();
+      if (!entry.second.IsScalar()) {
+        error(entry.second, child(p, name), "expected a string value, got " + node_type_name(entry.second));
+        continue;
+      }
+      out.emplace_back(name, entry.second.Scalar());
+    }
+    return out;
+  }
+
+  std::vector<std::string> string_list_at(const YAML::Node& map, std::string_view key,
+                                          const std::string& path) {
+    std::vector<std::string> out;
+    const YAML::Node node = map[std::string(key)];
+    if (!node) return out;
+    const std::string p = child(path, key);
+    if (node.IsScalar()) return {node.Scalar()};  // a single name is a list of one
+    if (!node.IsSequence()) {
+      error(node, p, "expected a list of names, got " + node_type_name(node));
+      return out;
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (!node[i].IsScalar()) {
+        error(node[i], p + "[" + std::to_string(i) + "]", "expected a name, got " + node_type_name(node[i]));
+        continue;
+      }
+      out.push_back(node[i].Scalar());
+    }
+    return out;
+  }
+
+ private:
+  std::string file_;
+  std::vector<Diagnostic> diagnostics_;
+};
+
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > 128) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+void parse_auth(Reader& r, const YAML::Node& node, const std::string& path, AuthConfig& auth) {
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path,
+               {"type", "token_env", "header", "query_param", "value_env", "username_env", "password_env"});
+  auto type = r.string_at(node, "type", path, true);
+  if (!type) return;
+  auto env_name = [&](std::string_view key, std::string& out) {
+    auto v = r.string_at(node, key, path, true);
+    if (!v) return;
+    if (!valid_env_name(*v)) {
+      r.error(node[std::string(key)], Reader::child(path, key),
+              "expected an environment variable name (letters, digits, _), got \"" + *v + "\"");
+      return;
+    }
+    out = *v;
+  };
+  if (*type == "bearer") {
+    auth.kind = AuthConfig::Kind::kBearer;
+    env_name("token_env", auth.token_env);
+  } else if (*type == "api_key") {
+    auth.kind = AuthConfig::Kind::kApiKey;
+    env_name("value_env", auth.value_env);
+    if (auto h = r.string_at(node, "header", path, false)) auth.header = *h;
+    if (auto q = r.string_at(node, "query_param", path, false)) auth.query_param = *q;
+  } else if (*type == "basic") {
+    auth.kind = AuthConfig::Kind::kBasic;
+    env_name("username_env", auth.username_env);
+    env_name("password_env", auth.password_env);
+  } else {
+    r.error(node["type"], Reader::child(path, "type"),
+            "expected one of bearer, api_key, basic, got \"" + *type + "\"");
+  }
+}
+
+void parse_pagination(Reader& r, const YAML::Node& node, const std::string& path, PaginationConfig& page) {
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path,
+               {"type", "page_param", "limit_param", "first_page", "limit", "next_field", "max_pages"});
+  auto type = r.string_at(node, "type", path, true);
+  if (!type) return;
+  if (*type == "page") {
+    page.kind = PaginationConfig::Kind::kPage;
+  } else if (*type == "link_header") {
+    page.kind = PaginationConfig::Kind::kLinkHeader;
+  } else if (*type == "next_field") {
+    page.kind = PaginationConfig::Kind::kNextField;
+    if (auto f = r.string_at(node, "next_field", path, true)) page.next_field = *f;
+  } else {
+    r.error(node["type"], Reader::child(path, "type"),
+            "expected one of page, link_header, next_field, got \"" + *type + "\"");
+  }
+  if (auto v = r.string_at(node, "page_param", path, false)) page.page_param = *v;
+  if (auto v = r.string_at(node, "limit_param", path, false)) page.limit_param = *v;
+  if (auto v = r.int_at(node, "first_page", path, 0, 1'000'000)) page.first_page = *v;
+  if (auto v = r.int_at(node, "limit", path, 1, 1'000'000)) page.limit = *v;
+  if (auto v = r.int_at(node, "max_pages", path, 1, 1'000'000)) page.max_pages = static_cast<int>(*v);
+}
+
+void parse_source(Reader& r, const std::string& name, const YAML::Node& node, const std::string& path,
+                  SourceConfig& src) {
+  src.name = name;
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path,
+               {"type", "url", "headers", "query", "auth", "timeout", "retry", "records_path", "pagination",
+                "max_response_bytes", "to", "timezone"});
+  if (auto type = r.string_at(node, "type", path, false); type && *type != "http") {
+    r.error(node["type"], Reader::child(path, "type"),
+            "expected \"http\" (the only source type), got \"" + *type + "\"");
+  }
+  if (auto url = r.string_at(node, "url", path, true)) {
+    if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
+      r.error(node["url"], Reader::child(path, "url"),
+              "expected an http:// or https:// URL, got \"" + *url + "\"");
+    }
+    src.url = *url;
+  }
+  for (auto& [k, v] : r.string_map_at(node, "headers", path)) src.headers[k] = v;
+  src.query = r.string_map_at(node, "query", path);
+  if (node["auth"]) parse_auth(r, node["auth"], Reader::child(path, "auth"), src.auth);
+  if (const YAML::Node t = node["timeout"]) {
+    const std::string p = Reader::child(path, "timeout");
+    if (r.expect_map(t, p)) {
+      r.check_keys(t, p, {"connect", "total"});
+      if (auto v = r.duration_at(t, "connect", p, std::chrono::minutes(10))) src.connect_timeout = *v;
+      if (auto v = r.duration_at(t, "total", p, std::chrono::hours(1))) src.total_timeout = *v;
+    }
+  }
+  if (const YAML::Node t = node["retry"]) {
+    const std::string p = Reader::child(path, "retry");
+    if (r.expect_map(t, p)) {
+      r.check_keys(t, p, {"max_attempts", "base_delay", "max_delay", "max_retry_after"});
+      if (auto v = r.int_at(t, "max_attempts", p, 1, 100)) src.retry.max_attempts = static_cast<int>(*v);
+      if (auto v = r.duration_at(t, "base_delay", p, std::chrono::minutes(10))) src.retry.base_delay = *v;
+      if (auto v = r.duration_at(t, "max_delay", p, std::chrono::hours(1))) src.retry.max_delay = *v;
+      if (auto v = r.duration_at(t, "max_retry_after", p, std::chrono::hours(1)))
+        src.retry.max_retry_after = *v;
+    }
+  }
+  if (auto v = r.string_at(node, "records_path", path, false)) src.records_path = *v;
+  if (node["pagination"])
+    parse_pagination(r, node["pagination"], Reader::child(path, "pagination"), src.pagination);
+  if (auto v = r.int_at(node, "max_response_bytes", path, 1, int64_t{4} << 30))
+    src.max_response_bytes = static_cast<uint64_t>(*v);
+  if (auto to = r.string_at(node, "to", path, true)) {
+    if (std::string why = validate_destination(*to); !why.empty()) {
+      r.error(node["to"], Reader::child(path, "to"), why);
+    }
+    src.to = *to;
+  }
+}
+
+}  // namespace
+
+std::string Diagnostic::to_string() const {
+  std::ostringstream out;
+  out << file;
+  if (line > 0) out << ':' << line << ':' << column;
+  out << ": ";
+  if (!path.empty()) out << path << ": ";
+  out << message;
+  return out.str();
+}
+
+static std::string join_diagnostics(const std::vector<Diagnostic>& diagnostics) {
+  std::string out;
+  for (size_t i = 0; i < diagnostics.size(); ++i) {
+    if (i) out += '\n';
+    out += diagnostics[i].to_string();
+  }
+  return out;
+}
+
+ConfigError::ConfigError(std::vector<Diagnostic> diagnostics)
+    : Error(join_diagnostics(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+
+const ScheduleConfig* Pipeline::find_schedule(std::string_view name) const {
+  for (const auto& s : schedules)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+const extract::SourceConfig* Pipeline::find_source(std::string_view name) const {
+  for (const auto& s : sources)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::string Pipeline::timezone_for_source(std::string_view source) const {
+  if (auto it = source_timezones.find(std::string(source)); it != source_timezones.end()) return it->second;
+  for (const auto& s : schedules)
+    if (std::find(s.targets.begin(), s.targets.end(), source) != s.targets.end()) return s.timezone;
+  return "UTC";
+}
+
+Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path& file) {
+  Reader r(file.string());
+  Pipeline pipeline;
+  pipeline.file = file;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::ParserException& e) {
+    r.error_at(e.mark.line + 1, e.mark.column + 1, "", "YAML syntax error: " + e.msg);
+    throw ConfigError(std::move(r.diagnostics()));
+  }
+  if (!root.IsMap()) {
+    r.error_at(1, 1, "",
+               "expected a mapping with keys version, data_dir, server, buckets, schedules, sources");
+    throw ConfigError(std::move(r.diagnostics()));
+  }
+  r.check_keys(root, "", {"version", "data_dir", "server", "buckets", "schedules", "sources"});
+  if (auto v = r.int_at(root, "version", "", 1, 1); !v && !root["version"]) {
+    // version is optional; 1 is the only one.
+  }
+
+  const auto base = file.has_parent_path() ? std::filesystem::absolute(file).parent_path()
+                                           : std::filesystem::current_path();
+  pipeline.data_dir = base / "data";
+  if (auto dir = r.string_at(root, "data_dir", "", false)) {
+    pipeline.data_dir = std::filesystem::path(*dir).is_absolute() ? std::filesystem::path(*dir) : base / *dir;
+  }
+  pipeline.data_dir = pipeline.data_dir.lexically_normal();
+
+  if (const YAML::Node server = root["server"]) {
+    if (r.expect_map(server, "server")) {
+      r.check_keys(server, "server", {"host", "port"});
+      if (auto host = r.string_at(server, "host", "server", false)) pipeline.server.host = *host;
+      if (auto port = r.int_at(server, "port", "server", 0, 65535))
+        pipeline.server.port = static_cast<int>(*port);
+    }
+  }
+
+  // buckets: a list of names (or of mappings with `name`, to leave room for per-bucket settings).
+  std::set<std::string> bucket_names;
+  if (const YAML::Node buckets = root["buckets"]) {
+    if (!buckets.IsSequence()) {
+      r.error(buckets, "buckets", "expected a list of bucket names, got " + node_type_name(buckets));
+    } else {
+      for (size_t i = 0; i < buckets.size(); ++i) {
+        const std::string p = "buckets[" + std::to_string(i) + "]";
+        YAML::Node b = buckets[i];
+        std::string name;
+        if (b.IsScalar()) {
+          name = b.Scalar();
+        } else if (b.IsMap()) {
+          r.check_keys(b, p, {"name"});
+          if (auto n = r.string_at(b, "name", p, true))
+            name = *n;
+          else
+            continue;
+        } else {
+          r.error(b, p, "expected a bucket name, got " + node_type_name(b));
+          continue;
+        }
+        if (std::string why = validate_bucket(name); !why.empty()) {
+          r.error(b, p, why);
+        } else if (!bucket_names.insert(name).second) {
+          r.error(b, p, "bucket \"" + name + "\" is declared twice");
+        } else {
+          pipeline.buckets.push_back(name);
+        }
+      }
+    }
+  }
+
+  // sources (parsed before schedules so that targets can be checked).
+  std::vector<std::pair<std::string, YAML::Node>> source_nodes;
+  if (const YAML::Node sources = root["sources"]; sources && r.expect_map(sources, "sources")) {
+    for (const auto& entry : sources) {
+      const std::string name = entry.first.Scalar();
+      const std::string p = "sources." + name;
+      if (!valid_name(name)) {
+        r.error(entry.first, p, "source names use letters, digits, '_', '-' and '.', got \"" + name + "\"");
+        continue;
+      }
+      extract::SourceConfig src;
+      parse_source(r, name, entry.second, p, src);
+      if (!src.to.empty() && entry.second.IsMap()) {
+        std::string bucket = destination_bucket(src.to);
+        if (!bucket.empty() && !bucket_names.count(bucket)) {
+          r.error(entry.second["to"], p + ".to",
+                  "writes to bucket \"" + bucket + "\", which is not declared under buckets:" +
+                      (bucket_names.empty()
+                           ? std::string(" (none are)")
+                           : " (declared: " + join({bucket_names.begin(), bucket_names.end()}, ", ") + ")"));
+        }
+      }
+      pipeline.sources.push_back(std::move(src));
+      source_nodes.emplace_back(name, entry.second);
+    }
+  }
+
+  if (const YAML::Node schedules = root["schedules"]; schedules && r.expect_map(schedules, "schedules")) {
+    for (const auto& entry : schedules) {
+      const std::string name = entry.first.Scalar();
+      const std::string p = "schedules." + name;
+      if (!valid_name(name)) {
+        r.error(entry.first, p, "schedule names use letters, digits, '_', '-' and '.', got \"" + name + "\"");
+        continue;
+      }
+      const YAML::Node node = entry.second;
+      if (!r.expect_map(node, p)) continue;
+      r.check_keys(node, p, {"expression", "timezone", "catch_up", "targets"});
+      ScheduleConfig sched;
+      sched.name = name;
+      if (auto tz = r.string_at(node, "timezone", p, false)) {
+        if (std::string why = validate_timezone(*tz); !why.empty())
+          r.error(node["timezone"], p + ".timezone", why);
+        else
+          sched.timezone = *tz;
+      }
+      if (auto expr = r.string_at(node, "expression", p, true)) {
+        sched.expression = *expr;
+        if (auto problem = validate_schedule_expression(*expr, sched.timezone)) {
+          // Point at the offending character when the expression is on the same line as its key.
+          YAML::Mark mark = node["expression"].Mark();
+          int column = mark.column + 1;
+          const bool quoted = yaml_text.size() > static_cast<size_t>(mark.pos) &&
+                              (yaml_text[mark.pos] == '"' || yaml_text[mark.pos] == '\'');
+          column += (quoted ? 1 : 0) + problem->offset;
+          r.error_at(mark.line + 1, column, p + ".expression", problem->message);
+        }
+      }
+      if (auto policy = r.string_at(node, "catch_up", p, false)) {
+        if (auto parsed = schedule::parse_catch_up(*policy)) {
+          sched.catch_up = *parsed;
+        } else {
+          r.error(node["catch_up"], p + ".catch_up",
+                  "expected one of none, latest, all, got \"" + *policy + "\"");
+        }
+      }
+      sched.targets = r.string_list_at(node, "targets", p);
+      if (!node["targets"])
+        r.error(node, p + ".targets", "missing required key \"targets\" (the sources to run)");
+      for (size_t i = 0; i < sched.targets.size(); ++i) {
+        if (!pipeline.find_source(sched.targets[i])) {
+          YAML::Node t = node["targets"].IsSequence() ? node["targets"][i] : node["targets"];
+          r.error(t, p + ".targets[" + std::to_string(i) + "]",
+                  "no source named \"" + sched.targets[i] + "\" is declared under sources:");
+        }
+      }
+      pipeline.schedules.push_back(std::move(sched));
+    }
+  }
+
+  // A source's own `timezone:` overrides the one it would inherit from its schedule.
+  for (auto& [name, node] : source_nodes) {
+    if (!node.IsMap() || !node["timezone"]) continue;
+    auto tz = r.string_at(node, "timezone", "sources." + name, false);
+    if (!tz) continue;
+    if (std::string why = validate_timezone(*tz); !why.empty()) {
+      r.error(node["timezone"], "sources." + name + ".timezone", why);
+    } else {
+      pipeline.source_timezones[name] = *tz;
+    }
+  }
+
+  if (!r.diagnostics().empty()) throw ConfigError(std::move(r.diagnostics()));
+  return pipeline;
+}
+
+Pipeline load_pipeline(const std::filesystem::path& file) {
+  std::string text;
+  try {
+    text = fs::read_file(file);
+  } catch (const Error& e) {
+    throw ConfigError({Diagnostic{file.string(), 0, 0, "", e.what()}});
+  }
+  return parse_pipeline(text, file);
+}
+
+}  // namespace sluice::config

@@ -1,0 +1,75 @@
+// The pipeline file: the one document a user writes. Each component's config struct is the contract
+// of that component (extract::SourceConfig, ...); this header gathers them and defines the loader,
+// which checks the whole file and reports every problem with file:line:column before anything runs.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "extract/source_config.h"
+#include "schedule/schedule.h"
+
+namespace sluice::config {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";  // loopback by default
+  int port = 9870;
+};
+
+using CatchUp = schedule::CatchUp;
+
+// An EventBridge-style scheduled rule: when it fires, every target (a source name) runs.
+struct ScheduleConfig {
+  std::string name;
+  std::string expression;        // "cron(00 10 * * ? *)" or "rate(5 minutes)"
+  std::string timezone = "UTC";  // IANA zone in which cron fields and key templates are evaluated
+  CatchUp catch_up = CatchUp::kLatest;
+  std::vector<std::string> targets;
+};
+
+struct Pipeline {
+  std::filesystem::path file;      // where it was loaded from
+  std::filesystem::path data_dir;  // absolute; `data_dir:` is relative to the pipeline file
+  ServerConfig server;
+  std::vector<std::string> buckets;
+  std::vector<ScheduleConfig> schedules;
+  std::vector<extract::SourceConfig> sources;
+  std::map<std::string, std::string> source_timezones;  // a source's own `timezone:`, when it sets one
+
+  const ScheduleConfig* find_schedule(std::string_view name) const;
+  const extract::SourceConfig* find_source(std::string_view name) const;
+  // The zone in which a source's key template is evaluated: that of the first schedule targeting it,
+  // or UTC when none does.
+  std::string timezone_for_source(std::string_view source) const;
+};
+
+// One problem in the file, rendered as "FILE:LINE:COLUMN: PATH: MESSAGE" (1-based line and column).
+struct Diagnostic {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string path;  // e.g. "sources.users.timeout.total"
+  std::string message;
+  std::string to_string() const;
+};
+
+// Thrown by load/parse with every diagnostic found (not just the first); what() is all of them,
+// one per line.
+class ConfigError : public Error {
+ public:
+  explicit ConfigError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+Pipeline load_pipeline(const std::filesystem::path& file);
+// `file` is used for messages and to resolve a relative data_dir.
+Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path& file);
+
+}  // namespace sluice::config

@@ -1,0 +1,179 @@
+#include "daemon/runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "common/error.h"
+#include "common/fs.h"
+#include "extract/extractor.h"
+#include "metastore/event_queue.h"
+#include "metastore/metastore.h"
+#include "metastore/run_log.h"
+#include "metastore/schedule_state.h"
+#include "storage/local_object_store.h"
+
+namespace sluice::daemon {
+
+struct Runtime::Parts {
+  explicit Parts(const config::Pipeline& pipeline)
+      : db(pipeline.data_dir / "metastore.db"),
+        runs(db),
+        schedules(db),
+        events(db),
+        objects(pipeline.data_dir / "objects", pipeline.buckets, &events) {}
+
+  metastore::Metastore db;
+  metastore::RunLog runs;
+  metastore::ScheduleState schedules;
+  metastore::EventQueue events;
+  storage::LocalObjectStore objects;
+  std::vector<metastore::RunRecord> interrupted;  // found at open, to retry
+};
+
+Runtime::Runtime(config::Pipeline pipeline) : pipeline_(std::move(pipeline)) {
+  fs::create_directories_durable(pipeline_.data_dir);
+  parts_ = std::make_unique<Parts>(pipeline_);
+  parts_->interrupted = parts_->runs.mark_unfinished_interrupted();
+}
+
+Runtime::~Runtime() = default;
+
+storage::ObjectStore& Runtime::objects() { return parts_->objects; }
+
+std::vector<metastore::RunRecord> Runtime::recent_runs(int limit) { return parts_->runs.list(limit); }
+
+std::optional<TimePoint> Runtime::last_fired(std::string_view schedule) {
+  return parts_->schedules.load(std::string(schedule)).last_fired;
+}
+
+void Runtime::mark_handled(std::string_view schedule, TimePoint t) {
+  parts_->schedules.record_fired(std::string(schedule), t);
+}
+
+TimePoint Runtime::anchor(std::string_view schedule, TimePoint now) {
+  return parts_->schedules.set_anchor_if_absent(std::string(schedule), now);
+}
+
+RunSummary Runtime::execute(int64_t run_id, const extract::SourceConfig& source, TimePoint at) {
+  RunSummary summary;
+  summary.run_id = run_id;
+  summary.source = source.name;
+  metastore::RunOutcome outcome;
+  try {
+    extract::ExtractContext ctx;
+    ctx.run_id = run_id;
+    ctx.time = at;
+    ctx.timezone = pipeline_.timezone_for_source(source.name);
+    ctx.cancel = &cancelled_;
+    ctx.env = [](const std::string& name) -> std::optional<std::string> {
+      const char* value = std::getenv(name.c_str());
+      if (!value) return std::nullopt;
+      return std::string(value);
+    };
+    extract::ExtractResult result = extract::run_extract(source, ctx, parts_->objects);
+    outcome.status = metastore::RunStatus::kSucceeded;
+    outcome.records = result.records;
+    outcome.bytes = result.bytes;
+    outcome.object = "s3://" + result.bucket + "/" + result.key;
+  } catch (const std::exception& e) {
+    outcome.status = cancelled_.load() ? metastore::RunStatus::kInterrupted : metastore::RunStatus::kFailed;
+    outcome.error = e.what();
+  }
+  parts_->runs.finish(run_id, outcome);
+  summary.status = std::string(metastore::to_string(outcome.status));
+  summary.records = outcome.records;
+  summary.bytes = outcome.bytes;
+  summary.object = outcome.object;
+  summary.error = outcome.error;
+  if (summary.status == "succeeded") {
+    spdlog::info("run {} source {}: {} records, {} bytes -> {}", run_id, source.name, summary.records,
+                 summary.bytes, summary.object);
+  } else {
+    spdlog::warn("run {} source {}: {}: {}", run_id, source.name, summary.status, summary.error);
+  }
+  return summary;
+}
+
+RunSummary Runtime::run_source(std::string_view name, std::string_view trigger, std::optional<TimePoint> slot,
+                               std::string_view schedule) {
+  const extract::SourceConfig* source = pipeline_.find_source(name);
+  if (!source) throw Error("no source named \"" + std::string(name) + "\" in " + pipeline_.file.string());
+  metastore::RunStart start;
+  start.kind = "source";
+  start.name = source->name;
+  start.trigger = std::string(trigger);
+  start.schedule = std::string(schedule);
+  start.slot = slot;
+  const int64_t run_id = parts_->runs.start(start);
+  return execute(run_id, *source, slot.value_or(now_ms()));
+}
+
+std::vector<RunSummary> Runtime::fire_schedule(const config::ScheduleConfig& schedule, TimePoint slot,
+                                               std::string_view trigger) {
+  // The runs and the fired slot are recorded in one transaction: after a crash either the slot is
+  // still due (nothing recorded) or its runs exist as 'running' and are retried as interrupted.
+  std::vector<metastore::RunStart> starts;
+  for (const auto& target : schedule.targets) {
+    metastore::RunStart start;
+    start.kind = "source";
+    start.name = target;
+    start.trigger = std::string(trigger);
+    start.schedule = schedule.name;
+    start.slot = slot;
+    starts.push_back(start);
+  }
+  const std::vector<int64_t> run_ids =
+      parts_->runs.start_slot(schedule.name, slot, starts, parts_->schedules);
+  std::vector<RunSummary> out;
+  for (size_t i = 0; i < run_ids.size(); ++i) {
+    if (cancelled_.load()) {
+      metastore::RunOutcome outcome;
+      outcome.status = metastore::RunStatus::kInterrupted;
+      outcome.error = "the daemon stopped before this run began";
+      parts_->runs.finish(run_ids[i], outcome);
+      continue;
+    }
+    out.push_back(execute(run_ids[i], *pipeline_.find_source(schedule.targets[i]), slot));
+  }
+  return out;
+}
+
+std::vector<RunSummary> Runtime::trigger(std::string_view name) {
+  if (const config::ScheduleConfig* schedule = pipeline_.find_schedule(name)) {
+    std::vector<RunSummary> out;
+    const TimePoint now = now_ms();
+    for (const auto& target : schedule->targets)
+      out.push_back(run_source(target, "manual", now, schedule->name));
+    return out;
+  }
+  if (pipeline_.find_source(name)) return {run_source(name, "manual", std::nullopt)};
+  throw Error("no schedule or source named \"" + std::string(name) + "\" in " + pipeline_.file.string());
+}
+
+std::vector<RunSummary> Runtime::retry_interrupted() {
+  std::vector<RunSummary> out;
+  for (const auto& run : parts_->runs.pending_retries()) {
+    if (cancelled_.load()) break;
+    const extract::SourceConfig* source = pipeline_.find_source(run.name);
+    if (!source) {
+      spdlog::warn("run {} was interrupted, but source {} is no longer in the pipeline: not retried", run.id,
+                   run.name);
+      parts_->runs.mark_retried(run.id, 0);
+      continue;
+    }
+    metastore::RunStart start;
+    start.kind = run.kind;
+    start.name = run.name;
+    start.trigger = "retry";
+    start.schedule = run.schedule;
+    start.slot = run.slot;
+    const int64_t run_id = parts_->runs.start(start);
+    parts_->runs.mark_retried(run.id, run_id);
+    spdlog::info("retrying interrupted run {} of source {} as run {}", run.id, run.name, run_id);
+    out.push_back(execute(run_id, *source, run.slot.value_or(run.started)));
+  }
+  return out;
+}
+
+}  // namespace sluice::daemon

@@ -1,0 +1,91 @@
+// Runtime: one pipeline opened on its data directory — the metastore, the object store and the
+// sources — and the operations the CLI and the scheduler perform on it: run a source, fire a schedule
+// slot, retry runs a previous process left unfinished. It is what `sluice run`, `sluice trigger` and
+// `sluice demo` share; the daemon adds the scheduler loop and signal handling on top.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.h"
+#include "config/pipeline.h"
+
+namespace sluice::storage {
+class ObjectStore;
+}
+namespace sluice::metastore {
+struct RunRecord;
+}
+
+namespace sluice::daemon {
+
+// What one run of a source did, as shown by `sluice runs` and the trigger/demo commands.
+struct RunSummary {
+  int64_t run_id = 0;
+  std::string source;
+  std::string status;  // succeeded | failed | interrupted
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  std::string object;  // s3://bucket/key when an object was written
+  std::string error;
+};
+
+class Runtime {
+ public:
+  // Opens (creating when needed) the data directory of `pipeline`, recovers the event queue, and
+  // marks runs that a killed process left 'running' as interrupted (they are retried by
+  // retry_interrupted()).
+  explicit Runtime(config::Pipeline pipeline);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  const config::Pipeline& pipeline() const { return pipeline_; }
+  storage::ObjectStore& objects();
+
+  // Runs one source now. `slot` is the schedule slot that caused it (key templates are rendered at
+  // that time; now when absent); `schedule` names that schedule, empty for a manual run.
+  RunSummary run_source(std::string_view source, std::string_view trigger, std::optional<TimePoint> slot,
+                        std::string_view schedule = {});
+
+  // Fires one slot of a schedule: records the slot as fired together with one run per target, then
+  // executes the runs in order. A slot is never fired twice, even across a crash between the two.
+  std::vector<RunSummary> fire_schedule(const config::ScheduleConfig& schedule, TimePoint slot,
+                                        std::string_view trigger);
+
+  // Runs a schedule's targets now, as a manual trigger: not a slot, so nothing is recorded as fired.
+  std::vector<RunSummary> trigger(std::string_view name);
+
+  // Retries, once each, the runs found interrupted when this Runtime opened (killed or stopped
+  // mid-run), with the same slot, so they write the same object keys.
+  std::vector<RunSummary> retry_interrupted();
+
+  // Asks runs in flight to stop as soon as possible (used on SIGINT/SIGTERM); they end 'interrupted'.
+  void cancel() { cancelled_.store(true); }
+  bool cancelled() const { return cancelled_.load(); }
+
+  // Run history, newest first.
+  std::vector<metastore::RunRecord> recent_runs(int limit);
+
+  // Persistent scheduling state, for the scheduler loop.
+  std::optional<TimePoint> last_fired(std::string_view schedule);
+  TimePoint anchor(std::string_view schedule, TimePoint now);
+  // Records that the schedule's slots up to `t` are dealt with (fired or skipped by catch-up).
+  void mark_handled(std::string_view schedule, TimePoint t);
+
+  struct Parts;  // metastore, stores, logs: defined in runtime.cpp
+
+ private:
+  RunSummary execute(int64_t run_id, const extract::SourceConfig& source, TimePoint at);
+
+  config::Pipeline pipeline_;
+  std::unique_ptr<Parts> parts_;
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace sluice::daemon

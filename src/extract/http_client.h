@@ -1,0 +1,64 @@
+// HttpClient: blocking HTTP GET over libcurl, one easy handle per client (reused across requests so
+// connections are kept alive). Transport failures (DNS, connect, timeouts, oversize responses,
+// cancellation) throw TransportError; any HTTP status is a reply, for the caller to judge.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace sluice::extract {
+
+class TransportError : public Error {
+ public:
+  TransportError(const std::string& message, bool timed_out, bool cancelled)
+      : Error(message), timed_out_(timed_out), cancelled_(cancelled) {}
+  bool timed_out() const { return timed_out_; }
+  bool cancelled() const { return cancelled_; }
+
+ private:
+  bool timed_out_;
+  bool cancelled_;
+};
+
+struct HttpGet {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds total_timeout{60'000};
+  uint64_t max_response_bytes = 256ull << 20;
+  const std::atomic<bool>* cancel = nullptr;  // checked during the transfer; aborts within ~100 ms
+  std::string basic_user, basic_password;     // HTTP basic auth when user is set
+};
+
+struct HttpReply {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased; the last of repeated headers wins
+  std::string body;
+};
+
+class HttpClient {
+ public:
+  HttpClient();
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  HttpReply get(const HttpGet& request);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "https://host/path?a=1" + ("b", "x y") -> "https://host/path?a=1&b=x%20y"
+std::string append_query(const std::string& url, const std::string& name, const std::string& value);
+std::string url_encode(std::string_view text);
+
+}  // namespace sluice::extract

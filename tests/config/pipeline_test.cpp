@@ -1,0 +1,203 @@
+#include "config/pipeline.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/common/temp_dir.h"
+
+namespace sluice::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+const char* kValid = R"(version: 1
+data_dir: ./var
+server:
+  port: 8080
+buckets:
+  - raw-bucket
+  - name: other-bucket
+schedules:
+  daily:
+    expression: cron(00 10 * * ? *)
+    timezone: Europe/Paris
+    catch_up: all
+    targets: [users, random]
+sources:
+  users:
+    url: https://jsonplaceholder.typicode.com/users
+    headers: {Accept: application/json}
+    query: {b: "2", a: "1"}
+    timeout: {connect: 2s, total: 30s}
+    retry: {max_attempts: 3, base_delay: 100ms, max_delay: 5s}
+    to: s3://raw-bucket/raw/users/jsonplaceholder_users_{date}.json
+  random:
+    url: http://127.0.0.1:1/api/
+    auth: {type: bearer, token_env: RANDOM_TOKEN}
+    records_path: results
+    pagination: {type: next_field, next_field: info.next, max_pages: 3}
+    timezone: America/New_York
+    to: s3://other-bucket/raw/random/{datetime}-{run_id}.json
+)";
+
+std::vector<Diagnostic> errors_of(const std::string& yaml) {
+  try {
+    parse_pipeline(yaml, "p.yaml");
+  } catch (const ConfigError& e) {
+    return e.diagnostics();
+  }
+  return {};
+}
+
+TEST(ConfigPipeline, ParsesEveryField) {
+  Pipeline p = parse_pipeline(kValid, "/etc/sluice/p.yaml");
+  EXPECT_EQ(p.data_dir, "/etc/sluice/var");
+  EXPECT_EQ(p.server.host, "127.0.0.1");
+  EXPECT_EQ(p.server.port, 8080);
+  EXPECT_EQ(p.buckets, (std::vector<std::string>{"raw-bucket", "other-bucket"}));
+  ASSERT_EQ(p.schedules.size(), 1u);
+  EXPECT_EQ(p.schedules[0].expression, "cron(00 10 * * ? *)");
+  EXPECT_EQ(p.schedules[0].timezone, "Europe/Paris");
+  EXPECT_EQ(p.schedules[0].catch_up, CatchUp::kAll);
+  EXPECT_EQ(p.schedules[0].targets, (std::vector<std::string>{"users", "random"}));
+  ASSERT_EQ(p.sources.size(), 2u);
+  const auto* users = p.find_source("users");
+  ASSERT_NE(users, nullptr);
+  EXPECT_EQ(users->headers.at("Accept"), "application/json");
+  ASSERT_EQ(users->query.size(), 2u);
+  EXPECT_EQ(users->query[0].first, "b");  // file order is kept
+  EXPECT_EQ(users->connect_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(users->total_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(users->retry.max_attempts, 3);
+  EXPECT_EQ(users->retry.base_delay, std::chrono::milliseconds(100));
+  const auto* random = p.find_source("random");
+  ASSERT_NE(random, nullptr);
+  EXPECT_EQ(random->auth.kind, extract::AuthConfig::Kind::kBearer);
+  EXPECT_EQ(random->auth.token_env, "RANDOM_TOKEN");
+  EXPECT_EQ(random->records_path, "results");
+  EXPECT_EQ(random->pagination.kind, extract::PaginationConfig::Kind::kNextField);
+  EXPECT_EQ(random->pagination.max_pages, 3);
+  EXPECT_EQ(p.timezone_for_source("users"), "Europe/Paris");
+  EXPECT_EQ(p.timezone_for_source("random"), "America/New_York");  // its own overrides the schedule's
+}
+
+TEST(ConfigPipeline, TheExampleIsValid) {
+  Pipeline p =
+      load_pipeline(std::string(SLUICE_FIXTURES_DIR) + "/../../examples/jsonplaceholder/pipeline.yaml");
+  EXPECT_EQ(p.schedules.at(0).expression, "cron(00 10 * * ? *)");
+  EXPECT_EQ(p.schedules.at(0).timezone, "Europe/Paris");
+  EXPECT_EQ(p.sources.size(), 3u);
+  EXPECT_EQ(p.find_source("users")->to, "s3://sluice-demo/raw/users/jsonplaceholder_users_{date}.json");
+}
+
+TEST(ConfigPipeline, ReportsEveryProblemWithLineColumnAndPath) {
+  const std::string yaml = R"(buckets: [raw]
+schedules:
+  daily:
+    expresion: cron(0 10 * * ? *)
+    targets: [users, missing]
+    catch_up: sometimes
+sources:
+  users:
+    url: ftp://example.com/users
+    timeout: {total: five}
+    to: s3://undeclared/raw/{date}.json
+)";
+  auto errors = errors_of(yaml);
+  std::vector<std::string> lines;
+  for (const auto& d : errors) lines.push_back(d.to_string());
+  EXPECT_THAT(
+      lines,
+      ::testing::Contains(HasSubstr(
+          "p.yaml:4:5: schedules.daily.expresion: unknown key \"expresion\"; did you mean \"expression\"?")));
+  EXPECT_THAT(lines, ::testing::Contains(
+                         HasSubstr("schedules.daily.expression: missing required key \"expression\"")));
+  EXPECT_THAT(lines, ::testing::Contains(
+                         HasSubstr("p.yaml:5:22: schedules.daily.targets[1]: no source named \"missing\"")));
+  EXPECT_THAT(
+      lines,
+      ::testing::Contains(HasSubstr(
+          "p.yaml:6:15: schedules.daily.catch_up: expected one of none, latest, all, got \"sometimes\"")));
+  EXPECT_THAT(lines, ::testing::Contains(
+                         HasSubstr("p.yaml:9:10: sources.users.url: expected an http:// or https:// URL")));
+  EXPECT_THAT(lines, ::testing::Contains(
+                         HasSubstr("p.yaml:10:22: sources.users.timeout.total: expected a duration")));
+  EXPECT_THAT(lines,
+              ::testing::Contains(HasSubstr("p.yaml:11:9: sources.users.to: writes to bucket \"undeclared\", "
+                                            "which is not declared under buckets: (declared: raw)")));
+  EXPECT_EQ(errors.size(), 7u) << ::testing::PrintToString(lines);
+}
+
+TEST(ConfigPipeline, BadCronPointsAtTheOffendingField) {
+  const std::string yaml = R"(buckets: [raw]
+schedules:
+  s:
+    expression: cron(61 10 * * ? *)
+    targets: [a]
+sources:
+  a:
+    url: http://127.0.0.1/a
+    to: s3://raw/a.json
+)";
+  auto errors = errors_of(yaml);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].line, 4);
+  EXPECT_EQ(errors[0].column, 17 + 5);  // "cron(" is 5 characters before the minutes field
+  EXPECT_EQ(errors[0].path, "schedules.s.expression");
+  EXPECT_THAT(errors[0].message, HasSubstr("61"));
+}
+
+TEST(ConfigPipeline, BadTimezoneAndTemplateField) {
+  const std::string yaml = R"(buckets: [raw]
+schedules:
+  s:
+    expression: rate(5 minutes)
+    timezone: Mars/Olympus
+    targets: a
+sources:
+  a:
+    url: http://127.0.0.1/a
+    to: s3://raw/{month}.json
+)";
+  auto errors = errors_of(yaml);
+  std::vector<std::string> lines;
+  for (const auto& d : errors) lines.push_back(d.to_string());
+  EXPECT_THAT(lines, ::testing::Contains(
+                         HasSubstr("p.yaml:5:15: schedules.s.timezone: unknown time zone \"Mars/Olympus\"")));
+  EXPECT_THAT(lines, ::testing::Contains(HasSubstr("p.yaml:10:9: sources.a.to:")));
+  EXPECT_EQ(errors.size(), 2u) << ::testing::PrintToString(lines);
+}
+
+TEST(ConfigPipeline, WrongTypesAndYamlSyntax) {
+  auto errors = errors_of("buckets: raw\nsources: [1, 2]\n");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].to_string(), "p.yaml:1:10: buckets: expected a list of bucket names, got \"raw\"");
+  EXPECT_EQ(errors[1].to_string(), "p.yaml:2:10: sources: expected a mapping, got a list");
+
+  errors = errors_of("sources:\n  a: [unclosed\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0].message, HasSubstr("YAML syntax error"));
+  EXPECT_GT(errors[0].line, 0);
+}
+
+TEST(ConfigPipeline, InvalidBucketNamesAndDuplicates) {
+  auto errors = errors_of("buckets: [Bad_Bucket, ok-bucket, ok-bucket]\n");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].path, "buckets[0]");
+  EXPECT_EQ(errors[1].message, "bucket \"ok-bucket\" is declared twice");
+}
+
+TEST(ConfigPipeline, MissingFileIsOneClearLine) {
+  try {
+    load_pipeline("/nonexistent/pipeline.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("/nonexistent/pipeline.yaml"));
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace sluice::config

@@ -1,0 +1,178 @@
+#include "daemon/runtime.h"
+
+#include <date/date.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/fs.h"
+#include "daemon/scheduler.h"
+#include "metastore/run_log.h"
+#include "storage/object_store.h"
+#include "tests/common/temp_dir.h"
+#include "tests/daemon/test_pipeline.h"
+
+namespace sluice::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+std::string fixture_db() {
+  return fs::read_file(std::string(SLUICE_FIXTURES_DIR) + "/jsonplaceholder/db.json");
+}
+
+class DaemonRuntime : public ::testing::Test {
+ protected:
+  void SetUp() override { api_.start(); }
+
+  config::Pipeline pipeline(const std::string& catch_up = "latest") {
+    auto p = config::parse_pipeline(testing_util::pipeline_yaml(base(), catch_up), dir_.path() / "p.yaml");
+    p.data_dir = dir_.path() / "data";
+    return p;
+  }
+  std::string base() const { return "http://127.0.0.1:" + std::to_string(api_.port()); }
+
+  static TimePoint at(int hour, int minute, int second) {
+    return date::sys_days{date::year{2026} / 11 / 24} + std::chrono::hours(hour) +
+           std::chrono::minutes(minute) + std::chrono::seconds(second);
+  }
+
+  std::vector<storage::ObjectInfo> objects(Runtime& rt, const std::string& prefix) {
+    storage::ListRequest request;
+    request.prefix = prefix;
+    return rt.objects().list("raw", request).objects;
+  }
+
+  testing_util::TempDir dir_;
+  fixture::FixtureApi api_{fixture_db()};
+};
+
+TEST_F(DaemonRuntime, ManualTriggerWritesOneObjectPerSourceAndRecordsRuns) {
+  Runtime rt(pipeline());
+  auto runs = rt.trigger("every-minute");
+  ASSERT_EQ(runs.size(), 2u);
+  for (const auto& r : runs) EXPECT_EQ(r.status, "succeeded") << r.error;
+  EXPECT_EQ(runs[0].records, 10u);
+  EXPECT_EQ(runs[1].records, 100u);
+  EXPECT_THAT(runs[0].object, HasSubstr("s3://raw/raw/users/users_"));
+  EXPECT_EQ(objects(rt, "raw/users/").size(), 1u);
+  auto history = rt.recent_runs(10);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0].trigger, "manual");
+}
+
+TEST_F(DaemonRuntime, UnknownNameIsAClearError) {
+  Runtime rt(pipeline());
+  try {
+    rt.trigger("nope");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("no schedule or source named \"nope\""));
+  }
+}
+
+TEST_F(DaemonRuntime, SlotFiresExactlyOnceAcrossRestart) {
+  {
+    Runtime rt(pipeline());
+    SchedulerLoop loop(rt);
+    // First start ever: nothing is due, the next slot is the next minute.
+    auto next = loop.tick(at(10, 0, 30));
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(*next, at(10, 1, 0));
+    EXPECT_TRUE(rt.recent_runs(10).empty());
+    // The slot comes due: both targets run once.
+    loop.tick(at(10, 1, 1));
+    EXPECT_EQ(rt.recent_runs(10).size(), 2u);
+    loop.tick(at(10, 1, 2));  // same slot again in the same process: nothing
+    EXPECT_EQ(rt.recent_runs(10).size(), 2u);
+  }
+  {
+    // A restart within the same minute: the 10:01 slot is not fired again.
+    Runtime rt(pipeline());
+    SchedulerLoop loop(rt);
+    loop.tick(at(10, 1, 40));
+    EXPECT_EQ(rt.recent_runs(10).size(), 2u);
+    loop.tick(at(10, 2, 0));
+    auto runs = rt.recent_runs(10);
+    ASSERT_EQ(runs.size(), 4u);
+    ASSERT_TRUE(runs[0].slot.has_value());
+    EXPECT_EQ(*runs[0].slot, at(10, 2, 0));
+  }
+  EXPECT_EQ(api_.request_count("/users"), 2);
+}
+
+TEST_F(DaemonRuntime, CatchUpPolicies) {
+  for (std::string policy : {"none", "latest", "all"}) {
+    SCOPED_TRACE(policy);
+    testing_util::TempDir data;
+    auto p = pipeline(policy);
+    p.data_dir = data.path();
+    {
+      Runtime rt(p);
+      SchedulerLoop loop(rt);
+      loop.tick(at(9, 0, 30));
+      loop.tick(at(9, 1, 0));  // fires 09:01
+    }
+    Runtime rt(p);
+    SchedulerLoop loop(rt);
+    loop.tick(at(9, 4, 30));  // 09:02, 09:03, 09:04 were missed
+    auto runs = rt.recent_runs(100);
+    size_t expected_slots = policy == "none" ? 1 : policy == "latest" ? 2 : 4;
+    EXPECT_EQ(runs.size(), 2 * expected_slots);
+    if (policy == "latest") {
+      EXPECT_EQ(*runs[0].slot, at(9, 4, 0));
+    }
+  }
+}
+
+TEST_F(DaemonRuntime, CancelledRunIsInterruptedThenRetriedOnceWithTheSameKey) {
+  // The first /users request hangs long enough for the cancel to land mid-transfer.
+  api_.script("/users", {fixture::Fault{.delay = 20s}});
+  const TimePoint slot = at(10, 0, 0);
+  {
+    Runtime rt(pipeline());
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(300ms);
+      rt.cancel();
+    });
+    const auto started = std::chrono::steady_clock::now();
+    auto runs = rt.fire_schedule(*rt.pipeline().find_schedule("every-minute"), slot, "schedule");
+    stopper.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);  // not the 20 s of the fault
+    ASSERT_EQ(runs.size(), 1u);                                  // posts never started
+    EXPECT_EQ(runs[0].status, "interrupted");
+    auto history = rt.recent_runs(10);
+    ASSERT_EQ(history.size(), 2u);
+    for (const auto& r : history) EXPECT_EQ(metastore::to_string(r.status), "interrupted");
+    EXPECT_TRUE(objects(rt, "raw/").empty());  // nothing half-written
+  }
+  {
+    Runtime rt(pipeline());
+    auto retried = rt.retry_interrupted();
+    ASSERT_EQ(retried.size(), 2u);
+    for (const auto& r : retried) EXPECT_EQ(r.status, "succeeded") << r.error;
+    EXPECT_THAT(retried[0].object, HasSubstr("2026-11-24T10-00-00"));  // the slot's time, not now
+    EXPECT_TRUE(rt.retry_interrupted().empty());                       // once only
+  }
+  {
+    Runtime rt(pipeline());
+    EXPECT_TRUE(rt.retry_interrupted().empty());  // still once only after another restart
+    EXPECT_EQ(objects(rt, "raw/users/").size(), 1u);
+  }
+}
+
+TEST_F(DaemonRuntime, FailedRunRecordsTheErrorAndWritesNothing) {
+  api_.script("/users", {fixture::Fault{.status = 404}});
+  Runtime rt(pipeline());
+  auto runs = rt.trigger("users");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "failed");
+  EXPECT_THAT(runs[0].error, HasSubstr("404"));
+  EXPECT_TRUE(objects(rt, "raw/users/").empty());
+  EXPECT_THAT(rt.recent_runs(1).at(0).error, HasSubstr("404"));
+}
+
+}  // namespace
+}  // namespace sluice::daemon

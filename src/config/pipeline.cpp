@@ -208,6 +208,15 @@ bool valid_name(std::string_view name) {
   });
 }
 
+// Names of sources and schedules appear in commands, keys and logs: keep them plain.
+bool check_name(Reader& r, const YAML::Node& key, const std::string& path, const char* kind) {
+  const std::string name = key.Scalar();
+  if (valid_name(name)) return true;
+  r.error(key, path,
+          std::string(kind) + " names use letters, digits, '_', '-' and '.', got \"" + name + "\"");
+  return false;
+}
+
 void parse_auth(Reader& r, const YAML::Node& node, const std::string& path, AuthConfig& auth) {
   if (!r.expect_map(node, path)) return;
   r.check_keys(node, path,
@@ -439,10 +448,7 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
     for (const auto& entry : sources) {
       const std::string name = entry.first.Scalar();
       const std::string p = "sources." + name;
-      if (!valid_name(name)) {
-        r.error(entry.first, p, "source names use letters, digits, '_', '-' and '.', got \"" + name + "\"");
-        continue;
-      }
+      if (!check_name(r, entry.first, p, "source")) continue;
       extract::SourceConfig src;
       parse_source(r, name, entry.second, p, src);
       if (!src.to.empty() && entry.second.IsMap()) {
@@ -464,9 +470,11 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
     for (const auto& entry : schedules) {
       const std::string name = entry.first.Scalar();
       const std::string p = "schedules." + name;
-      if (!valid_name(name)) {
-        r.error(entry.first, p, "schedule names use letters, digits, '_', '-' and '.', got \"" + name + "\"");
-        continue;
+      if (!check_name(r, entry.first, p, "schedule")) continue;
+      if (pipeline.find_source(name)) {
+        // `sluice trigger NAME` takes either, so one name must not mean both.
+        r.error(entry.first, p,
+                "a source is also named \"" + name + "\"; schedules and sources need distinct names");
       }
       const YAML::Node node = entry.second;
       if (!r.expect_map(node, p)) continue;

@@ -189,6 +189,23 @@ TEST(ConfigPipeline, InvalidBucketNamesAndDuplicates) {
   EXPECT_EQ(errors[1].message, "bucket \"ok-bucket\" is declared twice");
 }
 
+TEST(ConfigPipeline, NamesArePlainAndDistinct) {
+  auto errors = errors_of(
+      "buckets: [raw]\n"
+      "schedules:\n"
+      "  users: {expression: rate(1 day), targets: [users]}\n"
+      "sources:\n"
+      "  users: {url: http://127.0.0.1/u, to: s3://raw/u.json}\n"
+      "  \"bad name\": {url: http://127.0.0.1/u, to: s3://raw/u.json}\n");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(
+      errors[0].to_string(),
+      "p.yaml:6:3: sources.bad name: source names use letters, digits, '_', '-' and '.', got \"bad name\"");
+  EXPECT_EQ(errors[1].to_string(),
+            "p.yaml:3:3: schedules.users: a source is also named \"users\"; schedules and sources need "
+            "distinct names");
+}
+
 TEST(ConfigPipeline, MissingFileIsOneClearLine) {
   try {
     load_pipeline("/nonexistent/pipeline.yaml");

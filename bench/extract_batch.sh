@@ -23,7 +23,7 @@ resources=(users posts comments albums photos todos)
   echo "schedules:"
   echo "  all:"
   echo "    expression: cron(00 10 * * ? *)"
-  echo "    targets: [${resources[*]}]" | sed 's/ /, /g; s/targets:,/targets:/'
+  echo "    targets: [$(IFS=,; echo "${resources[*]}")]"
   echo "sources:"
   for r in "${resources[@]}"; do
     echo "  $r:"
@@ -37,11 +37,11 @@ stats() {  # prints min median p90 max of the numbers on stdin
   sort -n | awk '{a[NR]=$1} END {printf "min %.1f ms, median %.1f ms, p90 %.1f ms, max %.1f ms (n=%d)\n", a[1], a[int((NR+1)/2)], a[int(NR*0.9+0.5)], a[NR], NR}'
 }
 
-"$sluice" trigger all -p "$work/pipeline.yaml" > /dev/null  # warm-up (creates the data directory)
+SLUICE_LOG=warn "$sluice" trigger all -p "$work/pipeline.yaml" > /dev/null  # warm-up (creates the data directory)
 : > "$work/sluice.times"
 for _ in $(seq "$runs"); do
   t0=$(date +%s%N)
-  "$sluice" trigger all -p "$work/pipeline.yaml" > /dev/null
+  SLUICE_LOG=warn "$sluice" trigger all -p "$work/pipeline.yaml" > /dev/null
   t1=$(date +%s%N)
   ms "$t0" "$t1" >> "$work/sluice.times"
 done

@@ -4,3 +4,4 @@ set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
 bench/extract_batch.sh "$build" 20
+bench/stop_latency.sh "$build" 5

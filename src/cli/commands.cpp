@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -64,7 +66,10 @@ int cmd_trigger(const Options& opt) {
   daemon::Runtime runtime(load(opt));
   auto runs = runtime.trigger(opt.name);
   print_summaries(runs);
-  return all_succeeded(runs) ? 0 : 1;
+  // What the runs wrote flows on to the processors, as the daemon would do.
+  auto processed = runtime.process_pending();
+  print_summaries(processed);
+  return all_succeeded(runs) && all_succeeded(processed) ? 0 : 1;
 }
 
 int cmd_runs(const Options& opt) {
@@ -151,12 +156,36 @@ int cmd_run(const Options& opt) {
     runtime.retry_interrupted();
     scheduler.run();
   });
+  // Processing: events are picked up within the polling interval of their object landing.
+  std::mutex processing_mutex;
+  std::condition_variable processing_wake;
+  bool processing_stop = false;
+  runtime.release_claims();
+  std::thread processing([&] {
+    std::unique_lock lock(processing_mutex);
+    while (!processing_stop) {
+      lock.unlock();
+      try {
+        runtime.process_pending();
+      } catch (const std::exception& e) {
+        spdlog::error("processing: {}", e.what());
+      }
+      lock.lock();
+      processing_wake.wait_for(lock, std::chrono::milliseconds(200), [&] { return processing_stop; });
+    }
+  });
 
   const int received = wait_for_stop_signal(signals);
   spdlog::info("sluice: {} received, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
   runtime.cancel();
   scheduler.stop();
+  {
+    std::lock_guard lock(processing_mutex);
+    processing_stop = true;
+  }
+  processing_wake.notify_all();
   worker.join();
+  processing.join();
   api.stop();
   spdlog::info("sluice: stopped");
   return 0;
@@ -206,22 +235,29 @@ int cmd_demo(const Options& opt) {
     auto runs = runtime.trigger(schedule.name);
     print_summaries(runs);
     if (!all_succeeded(runs)) status = 1;
+    std::cout << "\nProcessing the ObjectCreated events of what landed:\n";
+    auto processed = runtime.process_pending();
+    print_summaries(processed);
+    if (!all_succeeded(processed)) status = 1;
 
-    std::cout << "\nObjects in s3://" << pipeline.buckets.at(0) << "/raw/:\n";
-    storage::ListRequest request;
-    request.prefix = "raw/";
-    auto listing = runtime.objects().list(pipeline.buckets.at(0), request);
+    std::cout << "\nObjects in s3://" << pipeline.buckets.at(0) << "/:\n";
+    auto listing = runtime.objects().list(pipeline.buckets.at(0), {});
     for (const auto& o : listing.objects) {
-      std::cout << "  " << std::left << std::setw(58) << o.key << std::right << std::setw(9) << o.size
+      std::cout << "  " << std::left << std::setw(72) << o.key << std::right << std::setw(9) << o.size
                 << " bytes  etag " << o.etag << '\n';
     }
-    if (!listing.objects.empty()) {
-      const std::string body = runtime.objects().get(pipeline.buckets.at(0), listing.objects.back().key);
-      std::cout << "\nFirst lines of " << listing.objects.back().key << ":\n";
-      std::istringstream lines(body);
-      std::string line;
-      for (int i = 0; i < 12 && std::getline(lines, line); ++i) std::cout << "  " << line << '\n';
-    }
+    auto show = [&](const std::string& prefix, int max_lines) {
+      for (const auto& o : listing.objects) {
+        if (o.key.rfind(prefix, 0) != 0) continue;
+        std::cout << "\nFirst lines of " << o.key << ":\n";
+        std::istringstream lines(runtime.objects().get(pipeline.buckets.at(0), o.key));
+        std::string line;
+        for (int i = 0; i < max_lines && std::getline(lines, line); ++i) std::cout << "  " << line << '\n';
+        return;
+      }
+    };
+    show("raw/users/", 12);
+    show("processed/users/", 4);
   }
   std::cout << "\nRun history (sluice runs --data-dir " << pipeline.data_dir.string() << "):\n";
   Options runs_opt = opt;

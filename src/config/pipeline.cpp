@@ -328,6 +328,157 @@ void parse_source(Reader& r, const std::string& name, const YAML::Node& node, co
   }
 }
 
+std::string declared_bucket_problem(const std::string& bucket, const std::set<std::string>& declared) {
+  if (declared.count(bucket)) return "";
+  return "bucket \"" + bucket + "\" is not declared under buckets:" +
+         (declared.empty() ? std::string(" (none are)")
+                           : " (declared: " + join({declared.begin(), declared.end()}, ", ") + ")");
+}
+
+void parse_step(Reader& r, const YAML::Node& node, const std::string& path, process::Step& step) {
+  using process::Step;
+  // A step is a one-key mapping ({filter: "id < 5"}) or the bare word flatten.
+  if (node.IsScalar() && node.Scalar() == "flatten") {
+    step.kind = Step::Kind::kFlatten;
+    return;
+  }
+  if (!node.IsMap() || node.size() != 1) {
+    r.error(node, path,
+            "expected one of flatten, filter, select, rename, cast, sql as a one-key mapping, got " +
+                node_type_name(node));
+    return;
+  }
+  const std::string kind = node.begin()->first.Scalar();
+  const YAML::Node value = node.begin()->second;
+  const std::string p = Reader::child(path, kind);
+  if (kind == "flatten") {
+    step.kind = Step::Kind::kFlatten;
+    if (value.IsMap()) {
+      r.check_keys(value, p, {"separator"});
+      if (auto sep = r.string_at(value, "separator", p, false)) step.separator = *sep;
+    } else if (!value.IsNull()) {
+      r.error(value, p, "expected {separator: \"_\"} or nothing, got " + node_type_name(value));
+    }
+  } else if (kind == "filter" || kind == "sql") {
+    step.kind = kind == "filter" ? Step::Kind::kFilter : Step::Kind::kSql;
+    if (!value.IsScalar() || value.Scalar().empty()) {
+      r.error(value, p,
+              std::string("expected ") +
+                  (kind == "filter" ? "a SQL boolean expression" : "a SELECT ... FROM input") + ", got " +
+                  node_type_name(value));
+    } else {
+      step.expression = value.Scalar();
+    }
+  } else if (kind == "select") {
+    step.kind = Step::Kind::kSelect;
+    YAML::Node holder;
+    holder["select"] = value;
+    step.columns = r.string_list_at(holder, "select", path);
+    if (step.columns.empty()) r.error(value, p, "expected a list of column names");
+  } else if (kind == "rename" || kind == "cast") {
+    step.kind = kind == "rename" ? Step::Kind::kRename : Step::Kind::kCast;
+    if (!value.IsMap() || value.size() == 0) {
+      r.error(value, p,
+              std::string("expected a mapping of ") + (kind == "rename" ? "old: new names" : "column: TYPE") +
+                  ", got " + node_type_name(value));
+    } else {
+      YAML::Node holder;
+      holder[kind] = value;
+      step.mapping = r.string_map_at(holder, kind, path);
+    }
+  } else {
+    r.error(node.begin()->first, p,
+            "unknown step \"" + kind + "\"; expected flatten, filter, select, rename, cast or sql");
+  }
+}
+
+void parse_processor(Reader& r, const std::string& name, const YAML::Node& node, const std::string& path,
+                     const std::set<std::string>& buckets, process::ProcessorConfig& proc) {
+  proc.name = name;
+  proc.error_prefix = "errors/" + name + "/";
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path, {"input", "steps", "output", "error_prefix"});
+  if (const YAML::Node input = node["input"]; input && r.expect_map(input, path + ".input")) {
+    const std::string p = path + ".input";
+    r.check_keys(input, p, {"bucket", "prefix", "suffix", "format"});
+    if (auto b = r.string_at(input, "bucket", p, true)) {
+      proc.bucket = *b;
+      if (auto why = declared_bucket_problem(*b, buckets); !why.empty())
+        r.error(input["bucket"], p + ".bucket", why);
+    }
+    if (auto v = r.string_at(input, "prefix", p, false)) proc.prefix = *v;
+    if (auto v = r.string_at(input, "suffix", p, false)) proc.suffix = *v;
+    if (auto f = r.string_at(input, "format", p, false)) {
+      if (*f == "auto")
+        proc.input_format = process::InputFormat::kAuto;
+      else if (*f == "json")
+        proc.input_format = process::InputFormat::kJsonArray;
+      else if (*f == "jsonl")
+        proc.input_format = process::InputFormat::kJsonLines;
+      else if (*f == "csv")
+        proc.input_format = process::InputFormat::kCsv;
+      else
+        r.error(input["format"], p + ".format", "expected one of auto, json, jsonl, csv, got \"" + *f + "\"");
+    }
+  } else if (!node["input"]) {
+    r.error(node, path + ".input", "missing required key \"input\" (bucket, prefix, suffix)");
+  }
+  if (const YAML::Node steps = node["steps"]) {
+    if (!steps.IsSequence()) {
+      r.error(steps, path + ".steps", "expected a list of steps, got " + node_type_name(steps));
+    } else {
+      for (size_t i = 0; i < steps.size(); ++i) {
+        process::Step step;
+        parse_step(r, steps[i], path + ".steps[" + std::to_string(i) + "]", step);
+        proc.steps.push_back(std::move(step));
+      }
+    }
+  }
+  proc.output_bucket = proc.bucket;
+  if (const YAML::Node output = node["output"]; output && r.expect_map(output, path + ".output")) {
+    const std::string p = path + ".output";
+    r.check_keys(output, p, {"bucket", "key", "format"});
+    if (auto b = r.string_at(output, "bucket", p, false)) {
+      proc.output_bucket = *b;
+      if (auto why = declared_bucket_problem(*b, buckets); !why.empty())
+        r.error(output["bucket"], p + ".bucket", why);
+    }
+    if (auto k = r.string_at(output, "key", p, true)) {
+      proc.output_key = *k;
+      if (auto why = process::validate_output_key(*k); !why.empty()) r.error(output["key"], p + ".key", why);
+      // An output that the processor itself would take again would loop forever.
+      const std::string literal = k->substr(0, k->find('{'));
+      if (proc.output_bucket == proc.bucket && literal.rfind(proc.prefix, 0) == 0 &&
+          (proc.suffix.empty() ||
+           (k->size() >= proc.suffix.size() &&
+            k->compare(k->size() - proc.suffix.size(), std::string::npos, proc.suffix) == 0))) {
+        r.error(output["key"], p + ".key",
+                "the output key starts with the input prefix \"" + proc.prefix +
+                    "\": the processor would process its own output; write it under another prefix");
+      }
+    }
+    if (auto f = r.string_at(output, "format", p, false)) {
+      if (*f == "jsonl")
+        proc.output_format = process::OutputFormat::kJsonLines;
+      else if (*f == "parquet")
+        proc.output_format = process::OutputFormat::kParquet;
+      else if (*f == "csv")
+        proc.output_format = process::OutputFormat::kCsv;
+      else
+        r.error(output["format"], p + ".format", "expected one of jsonl, parquet, csv, got \"" + *f + "\"");
+    }
+  } else if (!node["output"]) {
+    r.error(node, path + ".output", "missing required key \"output\" (key, format)");
+  }
+  if (auto e = r.string_at(node, "error_prefix", path, false)) {
+    proc.error_prefix = *e;
+    if (!e->empty() && e->rfind(proc.prefix, 0) == 0 && !proc.prefix.empty()) {
+      r.error(node["error_prefix"], path + ".error_prefix",
+              "the error prefix must not be inside the input prefix");
+    }
+  }
+}
+
 }  // namespace
 
 std::string Diagnostic::to_string() const {
@@ -355,6 +506,12 @@ ConfigError::ConfigError(std::vector<Diagnostic> diagnostics)
 const ScheduleConfig* Pipeline::find_schedule(std::string_view name) const {
   for (const auto& s : schedules)
     if (s.name == name) return &s;
+  return nullptr;
+}
+
+const process::ProcessorConfig* Pipeline::find_processor(std::string_view name) const {
+  for (const auto& p : processors)
+    if (p.name == name) return &p;
   return nullptr;
 }
 
@@ -387,7 +544,7 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
                "expected a mapping with keys version, data_dir, server, buckets, schedules, sources");
     throw ConfigError(std::move(r.diagnostics()));
   }
-  r.check_keys(root, "", {"version", "data_dir", "server", "buckets", "schedules", "sources"});
+  r.check_keys(root, "", {"version", "data_dir", "server", "buckets", "schedules", "sources", "processors"});
   if (auto v = r.int_at(root, "version", "", 1, 1); !v && !root["version"]) {
     // version is optional; 1 is the only one.
   }
@@ -518,6 +675,18 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
         }
       }
       pipeline.schedules.push_back(std::move(sched));
+    }
+  }
+
+  if (const YAML::Node processors = root["processors"];
+      processors && r.expect_map(processors, "processors")) {
+    for (const auto& entry : processors) {
+      const std::string name = entry.first.Scalar();
+      const std::string p = "processors." + name;
+      if (!check_name(r, entry.first, p, "processor")) continue;
+      process::ProcessorConfig proc;
+      parse_processor(r, name, entry.second, p, bucket_names, proc);
+      pipeline.processors.push_back(std::move(proc));
     }
   }
 

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "extract/source_config.h"
+#include "process/processor.h"
 #include "schedule/schedule.h"
 
 namespace sluice::config {
@@ -38,10 +39,12 @@ struct Pipeline {
   std::vector<std::string> buckets;
   std::vector<ScheduleConfig> schedules;
   std::vector<extract::SourceConfig> sources;
+  std::vector<process::ProcessorConfig> processors;
   std::map<std::string, std::string> source_timezones;  // a source's own `timezone:`, when it sets one
 
   const ScheduleConfig* find_schedule(std::string_view name) const;
   const extract::SourceConfig* find_source(std::string_view name) const;
+  const process::ProcessorConfig* find_processor(std::string_view name) const;
   // The zone in which a source's key template is evaluated: that of the first schedule targeting it,
   // or UTC when none does.
   std::string timezone_for_source(std::string_view source) const;

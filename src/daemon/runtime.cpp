@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/fs.h"
@@ -11,6 +12,7 @@
 #include "metastore/metastore.h"
 #include "metastore/run_log.h"
 #include "metastore/schedule_state.h"
+#include "process/processor.h"
 #include "storage/local_object_store.h"
 
 namespace sluice::daemon {
@@ -149,6 +151,99 @@ std::vector<RunSummary> Runtime::trigger(std::string_view name) {
   }
   if (pipeline_.find_source(name)) return {run_source(name, "manual", std::nullopt)};
   throw Error("no schedule or source named \"" + std::string(name) + "\" in " + pipeline_.file.string());
+}
+
+namespace {
+std::string consumer_of(const process::ProcessorConfig& processor) { return "process:" + processor.name; }
+constexpr auto kProcessLease = std::chrono::minutes(5);
+}  // namespace
+
+void Runtime::release_claims() {
+  for (const auto& processor : pipeline_.processors) parts_->events.release_leases(consumer_of(processor));
+}
+
+RunSummary Runtime::process_event(const process::ProcessorConfig& processor, int64_t event_id,
+                                  const storage::ObjectEvent& event) {
+  const std::string consumer = consumer_of(processor);
+  metastore::RunStart start;
+  start.kind = "process";
+  start.name = processor.name;
+  start.trigger = "event";
+  const int64_t run_id = parts_->runs.start(start);
+  RunSummary summary;
+  summary.run_id = run_id;
+  summary.source = processor.name;
+  metastore::RunOutcome outcome;
+  const std::string input = "s3://" + event.bucket + "/" + event.key;
+  try {
+    const std::string body = parts_->objects.get(event.bucket, event.key);
+    try {
+      auto out = process::transform(processor, body, event.key, pipeline_.data_dir / "tmp");
+      const std::string key = process::output_key(processor, event.key, event.time);
+      parts_->objects.put(processor.output_bucket, key, out.bytes);
+      outcome.status = metastore::RunStatus::kSucceeded;
+      outcome.records = out.records;
+      outcome.bytes = out.bytes.size();
+      outcome.object = "s3://" + processor.output_bucket + "/" + key;
+      parts_->events.ack(consumer, event_id);
+    } catch (const process::ProcessError& e) {
+      // Quarantine: the input and the reason, side by side under the error prefix; other objects flow on.
+      const std::string quarantined = processor.error_prefix + event.key;
+      parts_->objects.put(processor.output_bucket, quarantined, body);
+      nlohmann::json reason = {{"processor", processor.name},
+                               {"input", input},
+                               {"error", e.what()},
+                               {"time", format_iso8601_utc(now_ms())},
+                               {"etag", event.etag}};
+      parts_->objects.put(processor.output_bucket, quarantined + ".error.json", reason.dump(2) + "\n");
+      parts_->events.fail(consumer, event_id, e.what());
+      outcome.status = metastore::RunStatus::kFailed;
+      outcome.object = "s3://" + processor.output_bucket + "/" + quarantined;
+      outcome.error = e.what();
+    }
+  } catch (const storage::NotFound&) {
+    // Deleted since: nothing to process, and nothing will appear later.
+    parts_->events.fail(consumer, event_id, input + " no longer exists");
+    outcome.status = metastore::RunStatus::kFailed;
+    outcome.error = input + " no longer exists";
+  } catch (const std::exception& e) {
+    // Not the input's fault (disk, metastore): the claim lapses and the event is tried again.
+    outcome.status = metastore::RunStatus::kFailed;
+    outcome.error = std::string("will be retried: ") + e.what();
+  }
+  parts_->runs.finish(run_id, outcome);
+  summary.status = std::string(metastore::to_string(outcome.status));
+  summary.records = outcome.records;
+  summary.bytes = outcome.bytes;
+  summary.object = outcome.object;
+  summary.error = outcome.error;
+  if (summary.status == "succeeded") {
+    spdlog::info("run {} processor {}: {} -> {} ({} records)", run_id, processor.name, input, summary.object,
+                 summary.records);
+  } else {
+    spdlog::warn("run {} processor {}: {}: {}", run_id, processor.name, input, summary.error);
+  }
+  return summary;
+}
+
+std::vector<RunSummary> Runtime::process_pending() {
+  std::vector<RunSummary> out;
+  for (const auto& processor : pipeline_.processors) {
+    const std::string consumer = consumer_of(processor);
+    while (!cancelled_.load()) {
+      auto claimed = parts_->events.claim(consumer, 64, kProcessLease);
+      if (claimed.empty()) break;
+      for (const auto& queued : claimed) {
+        if (cancelled_.load()) break;
+        if (!process::matches(processor, queued.event.bucket, queued.event.key)) {
+          parts_->events.ack(consumer, queued.id);
+          continue;
+        }
+        out.push_back(process_event(processor, queued.id, queued.event));
+      }
+    }
+  }
+  return out;
 }
 
 std::vector<RunSummary> Runtime::retry_interrupted() {

@@ -21,6 +21,9 @@ class ObjectStore;
 namespace sluice::metastore {
 struct RunRecord;
 }
+namespace sluice::storage {
+struct ObjectEvent;
+}
 
 namespace sluice::daemon {
 
@@ -65,6 +68,16 @@ class Runtime {
   // mid-run), with the same slot, so they write the same object keys.
   std::vector<RunSummary> retry_interrupted();
 
+  // Processes every queued ObjectCreated event that a processor takes (S3 notification filters), each
+  // as a run of kind "process": the output is written under its derived key; input that cannot be
+  // processed is copied to the processor's error prefix with a .error.json beside it. Events a
+  // processor does not take are acknowledged for it. Returns the runs.
+  std::vector<RunSummary> process_pending();
+
+  // Makes events that a killed process had claimed available again (the daemon calls it at start:
+  // it alone owns the data directory's processing).
+  void release_claims();
+
   // Asks runs in flight to stop as soon as possible (used on SIGINT/SIGTERM); they end 'interrupted'.
   void cancel() { cancelled_.store(true); }
   bool cancelled() const { return cancelled_.load(); }
@@ -82,6 +95,8 @@ class Runtime {
 
  private:
   RunSummary execute(int64_t run_id, const extract::SourceConfig& source, TimePoint at);
+  RunSummary process_event(const process::ProcessorConfig& processor, int64_t event_id,
+                           const storage::ObjectEvent& event);
 
   config::Pipeline pipeline_;
   std::unique_ptr<Parts> parts_;

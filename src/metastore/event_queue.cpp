@@ -163,6 +163,14 @@ void EventQueue::fail(const std::string& consumer, int64_t id, const std::string
   });
 }
 
+void EventQueue::release_leases(const std::string& consumer) {
+  db_.transaction([&] {
+    Statement(db_, "UPDATE event_deliveries SET lease_until_ms = 0 WHERE consumer = ? AND state = 'leased'")
+        .bind(1, consumer)
+        .run();
+  });
+}
+
 std::vector<QueuedEvent> EventQueue::list() {
   std::lock_guard lock(db_.mutex());
   Statement select(

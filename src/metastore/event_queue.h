@@ -36,6 +36,8 @@ class EventQueue : public storage::ObjectEventLog {
                                  TimePoint now = now_ms());
   void ack(const std::string& consumer, int64_t id);
   void fail(const std::string& consumer, int64_t id, const std::string& reason);
+  // Ends every live lease of `consumer`: its claimed events can be claimed again at once.
+  void release_leases(const std::string& consumer);
 
   std::vector<QueuedEvent> list();  // every event, oldest first
 

@@ -171,6 +171,11 @@ TEST_F(Cli, DemoRunsOffline) {
   EXPECT_THAT(r.out, HasSubstr("raw/comments/jsonplaceholder_comments_"));
   EXPECT_THAT(r.out, HasSubstr("comments: succeeded, 500 records"));
   EXPECT_THAT(r.out, HasSubstr("\"name\": \"Leanne Graham\""));
+  // The processors of the example took what landed.
+  EXPECT_THAT(r.out, HasSubstr("users: succeeded, 4 records"));
+  EXPECT_THAT(r.out, HasSubstr("processed/users/processed_jsonplaceholder_users_"));
+  EXPECT_THAT(r.out, HasSubstr("\"address_geo_lat\":\"-37.3159\""));
+  EXPECT_THAT(r.out, HasSubstr("processed/comments/dt="));
 }
 
 // SIGTERM while a run is in flight: the daemon stops promptly, the run is 'interrupted', and the next

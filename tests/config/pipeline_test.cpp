@@ -206,6 +206,75 @@ TEST(ConfigPipeline, NamesArePlainAndDistinct) {
             "distinct names");
 }
 
+TEST(ConfigPipeline, Processors) {
+  Pipeline p = parse_pipeline(R"(buckets: [raw, out]
+processors:
+  users:
+    input: {bucket: raw, prefix: raw/users/, suffix: .json, format: json}
+    steps:
+      - flatten: {separator: "__"}
+      - filter: "id < 5"
+      - select: [id, name]
+      - rename: {name: full_name}
+      - cast: {id: VARCHAR}
+      - sql: SELECT * FROM input ORDER BY id
+    output: {bucket: out, key: "processed/users/dt={date}/{basename}.parquet", format: parquet}
+)",
+                              "p.yaml");
+  ASSERT_EQ(p.processors.size(), 1u);
+  const auto& proc = p.processors[0];
+  EXPECT_EQ(proc.bucket, "raw");
+  EXPECT_EQ(proc.prefix, "raw/users/");
+  EXPECT_EQ(proc.suffix, ".json");
+  EXPECT_EQ(proc.input_format, process::InputFormat::kJsonArray);
+  ASSERT_EQ(proc.steps.size(), 6u);
+  EXPECT_EQ(proc.steps[0].separator, "__");
+  EXPECT_EQ(proc.steps[1].expression, "id < 5");
+  EXPECT_EQ(proc.steps[2].columns, (std::vector<std::string>{"id", "name"}));
+  EXPECT_EQ(proc.steps[3].mapping.at(0).second, "full_name");
+  EXPECT_EQ(proc.steps[4].kind, process::Step::Kind::kCast);
+  EXPECT_EQ(proc.steps[5].kind, process::Step::Kind::kSql);
+  EXPECT_EQ(proc.output_bucket, "out");
+  EXPECT_EQ(proc.output_format, process::OutputFormat::kParquet);
+  EXPECT_EQ(proc.error_prefix, "errors/users/");
+  const auto& example =
+      load_pipeline(std::string(SLUICE_FIXTURES_DIR) + "/../../examples/jsonplaceholder/pipeline.yaml");
+  EXPECT_EQ(example.find_processor("users")->output_key, "processed/users/processed_{name}");
+}
+
+TEST(ConfigPipeline, ProcessorMistakes) {
+  auto errors = errors_of(R"(buckets: [raw]
+processors:
+  loop:
+    input: {bucket: raw, prefix: raw/}
+    steps: [{explode: x}, {filter: ""}]
+    output: {key: "raw/again/{name}", format: avro}
+  nobucket:
+    input: {bucket: missing}
+    output: {key: "x/{month}"}
+)");
+  std::vector<std::string> lines;
+  for (const auto& d : errors) lines.push_back(d.to_string());
+  EXPECT_THAT(lines, ::testing::Contains(HasSubstr(
+                         "p.yaml:5:14: processors.loop.steps[0].explode: unknown step \"explode\"")));
+  EXPECT_THAT(lines, ::testing::Contains(
+                         HasSubstr("processors.loop.steps[1].filter: expected a SQL boolean expression")));
+  EXPECT_THAT(lines, ::testing::Contains(HasSubstr(
+                         "processors.loop.output.key: the output key starts with the input prefix")));
+  EXPECT_THAT(lines,
+              ::testing::Contains(HasSubstr(
+                  "processors.loop.output.format: expected one of jsonl, parquet, csv, got \"avro\"")));
+  EXPECT_THAT(lines, ::testing::Contains(
+                         HasSubstr("processors.nobucket.input.bucket: bucket \"missing\" is not declared")));
+  EXPECT_THAT(lines, ::testing::Contains(HasSubstr("processors.nobucket.output.key: unknown field {month}")));
+  // An empty prefix and no suffix take every object of the bucket: its own output too.
+  EXPECT_THAT(
+      lines,
+      ::testing::Contains(HasSubstr(
+          "p.yaml:9:19: processors.nobucket.output.key: the output key starts with the input prefix \"\"")));
+  EXPECT_EQ(errors.size(), 7u) << ::testing::PrintToString(lines);
+}
+
 TEST(ConfigPipeline, MissingFileIsOneClearLine) {
   try {
     load_pipeline("/nonexistent/pipeline.yaml");

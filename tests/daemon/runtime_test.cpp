@@ -4,10 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "common/fs.h"
 #include "daemon/scheduler.h"
+#include "metastore/event_queue.h"
+#include "metastore/metastore.h"
 #include "metastore/run_log.h"
 #include "storage/object_store.h"
 #include "tests/common/temp_dir.h"
@@ -172,6 +175,92 @@ TEST_F(DaemonRuntime, FailedRunRecordsTheErrorAndWritesNothing) {
   EXPECT_THAT(runs[0].error, HasSubstr("404"));
   EXPECT_TRUE(objects(rt, "raw/users/").empty());
   EXPECT_THAT(rt.recent_runs(1).at(0).error, HasSubstr("404"));
+}
+
+}  // namespace
+}  // namespace sluice::daemon
+
+namespace sluice::daemon {
+namespace {
+
+const char* kProcessors = R"(
+processors:
+  users:
+    input: {bucket: raw, prefix: raw/users/, suffix: .json}
+    steps: [flatten, {filter: "id < 5"}]
+    output: {key: "processed/users/processed_{name}"}
+)";
+
+class DaemonProcessing : public DaemonRuntime {
+ protected:
+  config::Pipeline with_processors() {
+    auto p =
+        config::parse_pipeline(testing_util::pipeline_yaml(base()) + kProcessors, dir_.path() / "p.yaml");
+    p.data_dir = dir_.path() / "data";
+    return p;
+  }
+};
+
+TEST_F(DaemonProcessing, ProcessesWhatLandsAndQuarantinesBadInput) {
+  Runtime rt(with_processors());
+  rt.trigger("every-minute");  // users and posts land; only users has a processor
+  auto processed = rt.process_pending();
+  ASSERT_EQ(processed.size(), 1u);
+  EXPECT_EQ(processed[0].status, "succeeded") << processed[0].error;
+  EXPECT_EQ(processed[0].records, 4u);
+  EXPECT_THAT(processed[0].object, HasSubstr("s3://raw/processed/users/processed_users_"));
+  EXPECT_TRUE(rt.process_pending().empty());  // each event once
+
+  rt.objects().put("raw", "raw/users/broken.json", "[{\"id\": 1}, {\"id\": ");
+  rt.objects().put("raw", "raw/users/good.json", "[{\"id\": 2, \"address\": {\"city\": \"x\"}}]");
+  auto next = rt.process_pending();
+  ASSERT_EQ(next.size(), 2u);
+  EXPECT_EQ(next[0].status, "failed");
+  EXPECT_THAT(next[0].error, HasSubstr("s3://raw/raw/users/broken.json"));
+  EXPECT_EQ(next[1].status, "succeeded");  // the bad one did not stop the good one
+  EXPECT_EQ(rt.objects().get("raw", "errors/users/raw/users/broken.json"), "[{\"id\": 1}, {\"id\": ");
+  auto reason =
+      nlohmann::json::parse(rt.objects().get("raw", "errors/users/raw/users/broken.json.error.json"));
+  EXPECT_EQ(reason["input"], "s3://raw/raw/users/broken.json");
+  EXPECT_THAT(reason["error"].get<std::string>(), HasSubstr("process users"));
+  EXPECT_EQ(rt.objects().get("raw", "processed/users/processed_good.json"),
+            "{\"id\":2,\"address_city\":\"x\"}\n");
+  auto history = rt.recent_runs(2);
+  EXPECT_EQ(history[1].kind, "process");
+  EXPECT_EQ(metastore::to_string(history[1].status), "failed");
+}
+
+TEST_F(DaemonProcessing, ACrashMidProcessingReprocessesToTheSameOutput) {
+  std::string clean, key, raw_key, raw_body;
+  {
+    Runtime rt(with_processors());
+    auto extracted = rt.trigger("users");
+    raw_key = extracted.at(0).object.substr(std::string("s3://raw/").size());
+    raw_body = rt.objects().get("raw", raw_key);
+    auto runs = rt.process_pending();
+    ASSERT_EQ(runs.size(), 1u);
+    key = runs[0].object.substr(std::string("s3://raw/").size());
+    clean = rt.objects().get("raw", key);
+    rt.objects().remove("raw", key);
+  }
+  {
+    // The same raw object lands again; a processor claims its event and dies before acking.
+    Runtime rt(with_processors());
+    rt.objects().put("raw", raw_key, raw_body);
+    metastore::Metastore db(rt.pipeline().data_dir / "metastore.db");
+    metastore::EventQueue events(db);
+    auto claimed = events.claim("process:users", 10, std::chrono::minutes(5));
+    ASSERT_EQ(claimed.size(), 1u);
+  }
+  Runtime rt(with_processors());
+  EXPECT_TRUE(rt.process_pending().empty());  // still leased by the dead processor
+  rt.release_claims();                        // what the daemon does at start
+  auto runs = rt.process_pending();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(rt.objects().get("raw", key), clean);
+  storage::ListRequest request;
+  request.prefix = "processed/";
+  EXPECT_EQ(rt.objects().list("raw", request).objects.size(), 1u);
 }
 
 }  // namespace

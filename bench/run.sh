@@ -5,3 +5,4 @@ build=${1:-build}
 cd "$(dirname "$0")/.."
 bench/extract_batch.sh "$build" 20
 bench/stop_latency.sh "$build" 5
+"$build/bench/process_bench" 1000000 both

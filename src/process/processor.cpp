@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 
 #include "common/fs.h"
@@ -136,14 +137,31 @@ TransformOutput transform(const ProcessorConfig& config, std::string_view input,
       "process " + config.name + ": s3://" + config.bucket + "/" + std::string(input_key);
   Scratch scratch(scratch_dir);
   const auto in_path = scratch.path() / "input";
-  fs::write_file_atomic(in_path, input);
+  {
+    // Scratch needs no durability (a crash re-processes from the event), so no fsync here.
+    std::ofstream file(in_path, std::ios::binary);
+    file.write(input.data(), static_cast<std::streamsize>(input.size()));
+    if (!file.flush()) throw ProcessError(where + ": cannot write the scratch copy " + in_path.string());
+  }
   TransformOutput out;
   try {
     sql::Database db({.allowed_directories = {scratch.path().string()}});
     sql::Connection c(db);
     // Each step is a CTE over the previous one; the whole is one query.
-    std::vector<std::pair<std::string, std::string>> ctes = {
-        {"s0", "SELECT * FROM " + read_source(config.input_format, input, input_key, in_path.string())}};
+    std::string source = read_source(config.input_format, input, input_key, in_path.string());
+    if (source.rfind("read_json(", 0) == 0) {
+      // Infer the schema once over every record, then pin it: each later bind (flatten's describe,
+      // the final describe, the COPY) would otherwise scan the whole input again to infer it.
+      auto described = c.query("DESCRIBE SELECT * FROM " + source);
+      std::string columns;
+      for (size_t i = 0; i < described.row_count(); ++i) {
+        if (!described.value(i, 0) || !described.value(i, 1)) continue;
+        columns += (columns.empty() ? "" : ", ") + quote_literal(*described.value(i, 0)) + ": " +
+                   quote_literal(*described.value(i, 1));
+      }
+      if (!columns.empty()) source.insert(source.size() - 1, ", columns = {" + columns + "}");
+    }
+    std::vector<std::pair<std::string, std::string>> ctes = {{"s0", "SELECT * FROM " + source}};
     auto query_so_far = [&] {
       std::string q = "WITH ";
       for (size_t i = 0; i < ctes.size(); ++i)

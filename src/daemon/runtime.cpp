@@ -33,6 +33,23 @@ struct Runtime::Parts {
   std::vector<metastore::RunRecord> interrupted;  // found at open, to retry
 };
 
+namespace {
+// Records how a run ended and returns what the CLI and API show of it.
+RunSummary finish_run(Runtime::Parts& parts, int64_t run_id, const std::string& name,
+                      const metastore::RunOutcome& outcome) {
+  parts.runs.finish(run_id, outcome);
+  RunSummary summary;
+  summary.run_id = run_id;
+  summary.source = name;
+  summary.status = std::string(metastore::to_string(outcome.status));
+  summary.records = outcome.records;
+  summary.bytes = outcome.bytes;
+  summary.object = outcome.object;
+  summary.error = outcome.error;
+  return summary;
+}
+}  // namespace
+
 Runtime::Runtime(config::Pipeline pipeline) : pipeline_(std::move(pipeline)) {
   fs::create_directories_durable(pipeline_.data_dir);
   parts_ = std::make_unique<Parts>(pipeline_);
@@ -58,9 +75,6 @@ TimePoint Runtime::anchor(std::string_view schedule, TimePoint now) {
 }
 
 RunSummary Runtime::execute(int64_t run_id, const extract::SourceConfig& source, TimePoint at) {
-  RunSummary summary;
-  summary.run_id = run_id;
-  summary.source = source.name;
   metastore::RunOutcome outcome;
   try {
     extract::ExtractContext ctx;
@@ -82,12 +96,7 @@ RunSummary Runtime::execute(int64_t run_id, const extract::SourceConfig& source,
     outcome.status = cancelled_.load() ? metastore::RunStatus::kInterrupted : metastore::RunStatus::kFailed;
     outcome.error = e.what();
   }
-  parts_->runs.finish(run_id, outcome);
-  summary.status = std::string(metastore::to_string(outcome.status));
-  summary.records = outcome.records;
-  summary.bytes = outcome.bytes;
-  summary.object = outcome.object;
-  summary.error = outcome.error;
+  RunSummary summary = finish_run(*parts_, run_id, source.name, outcome);
   if (summary.status == "succeeded") {
     spdlog::info("run {} source {}: {} records, {} bytes -> {}", run_id, source.name, summary.records,
                  summary.bytes, summary.object);
@@ -170,9 +179,6 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor, int
   start.name = processor.name;
   start.trigger = "event";
   const int64_t run_id = parts_->runs.start(start);
-  RunSummary summary;
-  summary.run_id = run_id;
-  summary.source = processor.name;
   metastore::RunOutcome outcome;
   const std::string input = "s3://" + event.bucket + "/" + event.key;
   try {
@@ -211,12 +217,7 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor, int
     outcome.status = metastore::RunStatus::kFailed;
     outcome.error = std::string("will be retried: ") + e.what();
   }
-  parts_->runs.finish(run_id, outcome);
-  summary.status = std::string(metastore::to_string(outcome.status));
-  summary.records = outcome.records;
-  summary.bytes = outcome.bytes;
-  summary.object = outcome.object;
-  summary.error = outcome.error;
+  RunSummary summary = finish_run(*parts_, run_id, processor.name, outcome);
   if (summary.status == "succeeded") {
     spdlog::info("run {} processor {}: {} -> {} ({} records)", run_id, processor.name, input, summary.object,
                  summary.records);

@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 bench/extract_batch.sh "$build" 20
 bench/stop_latency.sh "$build" 5
 "$build/bench/process_bench" 1000000 both
+"$build/bench/catalog_bench" 1000

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "catalog/catalog.h"
 #include "cli/embedded_example.h"
 #include "common/error.h"
 #include "common/fs.h"
@@ -22,6 +23,7 @@
 #include "fixture/fixture_api.h"
 #include "metastore/metastore.h"
 #include "metastore/run_log.h"
+#include "query/engine.h"
 #include "storage/object_store.h"
 
 namespace sluice::cli {
@@ -44,6 +46,40 @@ void print_summaries(const std::vector<daemon::RunSummary>& runs) {
       out << ", " << r.records << " records, " << r.bytes << " bytes -> " << r.object;
     if (!r.error.empty()) out << ": " << r.error;
     out << '\n';
+  }
+}
+
+// A plain text table: columns as wide as their widest value (capped), NULL shown as NULL.
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::optional<std::string>>>& rows) {
+  constexpr size_t kMaxWidth = 48;
+  auto cell = [&](const std::optional<std::string>& v) {
+    std::string text = v ? *v : "NULL";
+    for (char& c : text)
+      if (c == '\n' || c == '\t') c = ' ';
+    if (text.size() > kMaxWidth) text = text.substr(0, kMaxWidth - 3) + "...";
+    return text;
+  };
+  std::vector<size_t> width(header.size());
+  for (size_t i = 0; i < header.size(); ++i) width[i] = std::min(kMaxWidth, header[i].size());
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], cell(row[i]).size());
+  auto line = [&](const std::vector<std::string>& values) {
+    std::string out;
+    for (size_t i = 0; i < values.size(); ++i) {
+      out += values[i];
+      if (i + 1 < values.size()) out += std::string(width[i] - std::min(width[i], values[i].size()) + 2, ' ');
+    }
+    std::cout << out << '\n';
+  };
+  std::vector<std::string> names;
+  for (const auto& h : header) names.push_back(h.size() > kMaxWidth ? h.substr(0, kMaxWidth) : h);
+  line(names);
+  for (const auto& row : rows) {
+    std::vector<std::string> values;
+    for (const auto& v : row) values.push_back(cell(v));
+    line(values);
   }
 }
 
@@ -146,7 +182,7 @@ int cmd_run(const Options& opt) {
 
   const sigset_t signals = block_stop_signals();
 
-  daemon::Runtime runtime(std::move(pipeline));
+  daemon::Runtime runtime(std::move(pipeline), daemon::Ownership::kDaemon);
   daemon::Api api(runtime);
   spdlog::info("sluice: data directory {}, HTTP API on http://{}:{}", runtime.pipeline().data_dir.string(),
                runtime.pipeline().server.host, api.port());
@@ -258,6 +294,27 @@ int cmd_demo(const Options& opt) {
     };
     show("raw/users/", 12);
     show("processed/users/", 4);
+
+    std::cout << "\nCatalog (the crawler ran after each processed object): database "
+              << pipeline.query.database << "\n";
+    for (const auto& t : runtime.catalog().tables(pipeline.query.database)) {
+      std::string keys;
+      for (const auto& k : t.partition_keys) keys += (keys.empty() ? "" : ",") + k;
+      std::cout << "  " << std::left << std::setw(10) << t.name << std::setw(9)
+                << catalog::classification(t.format) << std::setw(4) << t.columns.size() << "columns  "
+                << (keys.empty() ? "" : "partitioned by " + keys + "  ") << t.location() << std::right
+                << '\n';
+    }
+    const std::string sql = "SELECT id, name, email, address_city, company_catchphrase FROM " +
+                            pipeline.query.database + ".users ORDER BY id";
+    std::cout << "\nsluice query \"" << sql << "\"\n";
+    auto result = runtime.query(sql);
+    print_table(result.columns, result.rows);
+    std::cout << "(" << result.rows.size() << " rows, " << result.bytes_scanned << " bytes scanned; saved as "
+              << result.output << ")\n";
+    auto partitioned = runtime.query("SELECT dt, count(*) AS comments FROM comments GROUP BY dt");
+    std::cout << "\nsluice query \"SELECT dt, count(*) AS comments FROM comments GROUP BY dt\"\n";
+    print_table(partitioned.columns, partitioned.rows);
   }
   std::cout << "\nRun history (sluice runs --data-dir " << pipeline.data_dir.string() << "):\n";
   Options runs_opt = opt;
@@ -272,6 +329,138 @@ int cmd_demo(const Options& opt) {
   }
   api.stop();
   return status;
+}
+
+}  // namespace sluice::cli
+
+namespace sluice::cli {
+namespace {
+
+// Queries and catalog reads run beside a daemon without taking over the data directory.
+daemon::Runtime open_client(const Options& opt) {
+  config::Pipeline pipeline = load(opt);
+  if (!std::filesystem::exists(pipeline.data_dir / "metastore.db")) {
+    throw Error("no data yet: " + (pipeline.data_dir / "metastore.db").string() + " does not exist");
+  }
+  return daemon::Runtime(std::move(pipeline), daemon::Ownership::kClient);
+}
+
+}  // namespace
+
+int cmd_query(const Options& opt) {
+  auto runtime = open_client(opt);
+  query::QueryResult result;
+  try {
+    result = runtime.query(opt.sql, opt.database);
+  } catch (const query::QueryFailed& e) {
+    std::cerr << "sluice: " << e.what() << " (query " << e.query_id() << ")\n";
+    return 1;
+  }
+  if (opt.format == "json") {
+    std::cout << daemon::query_result_to_json(result).dump(2) << '\n';
+  } else if (opt.format == "csv") {
+    std::cout << query::athena_csv(result.columns, result.rows);
+  } else {
+    print_table(result.columns, result.rows);
+    std::cerr << "(" << result.rows.size() << " rows; query " << result.query_id << "; "
+              << result.bytes_scanned << " bytes scanned; " << result.planning_ms + result.execution_ms
+              << " ms" << (result.output.empty() ? "" : "; result " + result.output) << ")\n";
+  }
+  return 0;
+}
+
+int cmd_queries(const Options& opt) {
+  auto runtime = open_client(opt);
+  auto history = runtime.query_history(opt.limit);
+  if (opt.format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& q : history) out.push_back(daemon::query_record_to_json(q));
+    std::cout << out.dump(2) << '\n';
+    return 0;
+  }
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  for (const auto& q : history) {
+    rows.push_back({q.id, format_iso8601_utc(q.submitted), q.state, std::to_string(q.rows),
+                    std::to_string(q.bytes_scanned), std::to_string(q.planning_ms + q.execution_ms),
+                    q.error.empty() ? q.sql : q.error});
+  }
+  print_table({"QUERY", "SUBMITTED", "STATE", "ROWS", "BYTES", "MS", "SQL / ERROR"}, rows);
+  return 0;
+}
+
+int cmd_catalog(const Options& opt) {
+  const std::string action = opt.args.at(0);
+  const std::string name = opt.args.size() > 1 ? opt.args[1] : "";
+  auto runtime = open_client(opt);
+  auto& catalog = runtime.catalog();
+  const bool json = opt.format == "json";
+  if (action == "databases") {
+    const auto dbs = catalog.databases();
+    if (json) {
+      std::cout << nlohmann::json(dbs).dump(2) << '\n';
+    } else {
+      for (const auto& db : dbs) std::cout << db << '\n';
+    }
+    return 0;
+  }
+  if (action == "tables") {
+    const std::string db = name.empty() ? runtime.pipeline().query.database : name;
+    nlohmann::json out = nlohmann::json::array();
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    for (const auto& t : catalog.tables(db)) {
+      out.push_back(daemon::table_to_json(catalog, t, false));
+      std::string keys;
+      for (const auto& k : t.partition_keys) keys += (keys.empty() ? "" : ",") + k;
+      rows.push_back({t.name, std::string(catalog::classification(t.format)),
+                      std::to_string(t.columns.size()), keys, std::to_string(t.version), t.location()});
+    }
+    if (json)
+      std::cout << out.dump(2) << '\n';
+    else
+      print_table({"TABLE", "FORMAT", "COLUMNS", "PARTITION KEYS", "VERSION", "LOCATION"}, rows);
+    return 0;
+  }
+  if (action == "describe" || action == "partitions") {
+    const auto dot = name.find('.');
+    const std::string db = dot == std::string::npos ? runtime.pipeline().query.database : name.substr(0, dot);
+    const std::string table_name = dot == std::string::npos ? name : name.substr(dot + 1);
+    if (table_name.empty()) throw Error("catalog " + action + " expects DB.TABLE");
+    auto table = catalog.table(db, table_name);
+    if (!table) throw Error("no table " + db + "." + table_name + " in the catalog");
+    if (json) {
+      auto full = daemon::table_to_json(catalog, *table, true);
+      std::cout << (action == "describe" ? full : full["partitions"]).dump(2) << '\n';
+      return 0;
+    }
+    if (action == "partitions") {
+      std::vector<std::vector<std::optional<std::string>>> rows;
+      for (const auto& p : catalog.partitions(db, table_name)) {
+        std::string values;
+        for (size_t i = 0; i < p.values.size(); ++i)
+          values += (i ? "/" : "") + table->partition_keys.at(i) + "=" + p.values[i];
+        rows.push_back({values, std::to_string(p.files), std::to_string(p.bytes), p.location});
+      }
+      print_table({"PARTITION", "FILES", "BYTES", "LOCATION"}, rows);
+      return 0;
+    }
+    std::cout << "table      " << db << "." << table_name << "\nlocation   " << table->location()
+              << "\nformat     " << catalog::classification(table->format) << " ("
+              << catalog::to_string(table->format) << ")\nversion    " << table->version << "\ncrawler    "
+              << table->crawler << "\n\n";
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    for (const auto& c : table->columns) rows.push_back({c.name, catalog::glue_type(c.type), std::string()});
+    for (const auto& k : table->partition_keys)
+      rows.push_back({k, std::string("string"), std::string("partition key")});
+    print_table({"COLUMN", "TYPE", ""}, rows);
+    std::cout << "\nschema versions:\n";
+    for (const auto& v : catalog.versions(db, table_name)) {
+      std::cout << "  v" << v.version << "  " << format_iso8601_utc(v.time) << '\n';
+      for (const auto& change : v.changes) std::cout << "      " << change << '\n';
+    }
+    return 0;
+  }
+  throw Error("unknown catalog action \"" + action +
+              "\"; expected databases, tables, describe or partitions");
 }
 
 }  // namespace sluice::cli

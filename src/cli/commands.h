@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace sluice::cli {
 
@@ -13,6 +14,9 @@ struct Options {
   int limit = 20;
   std::string format = "table";
   int port = 0;
+  std::string sql;
+  std::string database;
+  std::vector<std::string> args;  // catalog: ACTION [NAME]
 };
 
 int cmd_validate(const Options& opt);
@@ -21,5 +25,8 @@ int cmd_trigger(const Options& opt);
 int cmd_runs(const Options& opt);
 int cmd_demo(const Options& opt);
 int cmd_fixture(const Options& opt);
+int cmd_query(const Options& opt);
+int cmd_queries(const Options& opt);
+int cmd_catalog(const Options& opt);
 
 }  // namespace sluice::cli

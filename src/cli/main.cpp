@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
   run->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
   run->add_option("--listen", opt.listen, "HOST:PORT for the HTTP API (overrides server: in the file)");
 
-  auto* trigger = app.add_subcommand("trigger", "Run a schedule's targets or one source now");
-  trigger->add_option("NAME", opt.name, "Schedule or source name")->required();
+  auto* trigger = app.add_subcommand("trigger", "Run a schedule's targets, one source or one crawler now");
+  trigger->add_option("NAME", opt.name, "Schedule, source or crawler name")->required();
   trigger->add_option("-p,--pipeline", opt.pipeline,
                       "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
   trigger->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
@@ -63,6 +63,33 @@ int main(int argc, char** argv) {
   fixture->add_option("--port", opt.port, "Port on 127.0.0.1 (0: any free port, printed on stdout)")
       ->check(CLI::Range(0, 65535));
 
+  auto* query = app.add_subcommand("query", "Run one read-only SQL query over the catalog (Athena)");
+  query->add_option("SQL", opt.sql, "The SELECT to run")->required();
+  query->add_option("-p,--pipeline", opt.pipeline,
+                    "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
+  query->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
+  query->add_option("--database", opt.database,
+                    "Database of unqualified table names (default: query.database)");
+  query->add_option("--format", opt.format, "table, csv (Athena's) or json")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
+
+  auto* queries = app.add_subcommand("queries", "Show the query history");
+  queries->add_option("-p,--pipeline", opt.pipeline,
+                      "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
+  queries->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
+  queries->add_option("--limit", opt.limit, "How many queries, newest first")->check(CLI::Range(1, 100000));
+  queries->add_option("--format", opt.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+
+  auto* catalog = app.add_subcommand(
+      "catalog", "Show the Data Catalog: databases | tables [DB] | describe DB.TABLE | partitions DB.TABLE");
+  catalog->add_option("ACTION", opt.args, "databases, tables [DB], describe DB.TABLE or partitions DB.TABLE")
+      ->required()
+      ->expected(1, 2);
+  catalog->add_option("-p,--pipeline", opt.pipeline,
+                      "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
+  catalog->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
+  catalog->add_option("--format", opt.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -76,6 +103,9 @@ int main(int argc, char** argv) {
     if (*runs) return sluice::cli::cmd_runs(opt);
     if (*demo) return sluice::cli::cmd_demo(opt);
     if (*fixture) return sluice::cli::cmd_fixture(opt);
+    if (*query) return sluice::cli::cmd_query(opt);
+    if (*queries) return sluice::cli::cmd_queries(opt);
+    if (*catalog) return sluice::cli::cmd_catalog(opt);
   } catch (const sluice::config::ConfigError& e) {
     std::cerr << e.what() << '\n';
     return 1;

@@ -479,6 +479,93 @@ void parse_processor(Reader& r, const std::string& name, const YAML::Node& node,
   }
 }
 
+// "s3://bucket/prefix/" -> (bucket, prefix); prefix empty or ending with '/'.
+std::optional<std::pair<std::string, std::string>> parse_s3_folder(const std::string& url, std::string& why) {
+  constexpr std::string_view kScheme = "s3://";
+  if (url.rfind(kScheme, 0) != 0) {
+    why = "expected s3://BUCKET/PREFIX/, got \"" + url + "\"";
+    return std::nullopt;
+  }
+  const std::string rest = url.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  std::string bucket = rest.substr(0, slash);
+  std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (bucket.empty()) {
+    why = "expected s3://BUCKET/PREFIX/ with a bucket, got \"" + url + "\"";
+    return std::nullopt;
+  }
+  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+  return std::make_pair(bucket, prefix);
+}
+
+bool valid_glue_name(std::string_view name) {
+  return !name.empty() && name.size() <= 255 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+void parse_crawler(Reader& r, const std::string& name, const YAML::Node& node, const std::string& path,
+                   const std::set<std::string>& buckets, catalog::CrawlerConfig& crawler) {
+  crawler.name = name;
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path, {"database", "targets", "table_prefix", "on_change"});
+  if (auto db = r.string_at(node, "database", path, true)) {
+    if (!valid_glue_name(*db)) {
+      r.error(node["database"], path + ".database",
+              "database names use lower-case letters, digits and '_' (as in Glue), got \"" + *db + "\"");
+    }
+    crawler.database = *db;
+  }
+  if (!node["targets"])
+    r.error(node, path + ".targets", "missing required key \"targets\" (s3://BUCKET/PREFIX/ folders)");
+  const auto targets = r.string_list_at(node, "targets", path);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const std::string p = path + ".targets[" + std::to_string(i) + "]";
+    const YAML::Node t = node["targets"].IsSequence() ? node["targets"][i] : node["targets"];
+    std::string why;
+    auto folder = parse_s3_folder(targets[i], why);
+    if (!folder) {
+      r.error(t, p, why);
+      continue;
+    }
+    if (auto problem = declared_bucket_problem(folder->first, buckets); !problem.empty())
+      r.error(t, p, problem);
+    crawler.targets.push_back({folder->first, folder->second});
+  }
+  if (auto prefix = r.string_at(node, "table_prefix", path, false)) crawler.table_prefix = *prefix;
+  if (const YAML::Node on_change = node["on_change"]) {
+    bool value = true;
+    if (!on_change.IsScalar() || !YAML::convert<bool>::decode(on_change, value))
+      r.error(on_change, path + ".on_change", "expected true or false, got " + node_type_name(on_change));
+    crawler.on_change = value;
+  }
+}
+
+void parse_query(Reader& r, const YAML::Node& node, const std::set<std::string>& buckets,
+                 query::QueryConfig& query) {
+  if (!r.expect_map(node, "query")) return;
+  r.check_keys(node, "query", {"database", "output_location", "threads", "memory_limit"});
+  if (auto db = r.string_at(node, "database", "query", false)) {
+    if (!valid_glue_name(*db))
+      r.error(node["database"], "query.database",
+              "database names use lower-case letters, digits and '_' (as in Glue), got \"" + *db + "\"");
+    query.database = *db;
+  }
+  if (auto out = r.string_at(node, "output_location", "query", false)) {
+    std::string why;
+    if (auto folder = parse_s3_folder(*out, why)) {
+      if (auto problem = declared_bucket_problem(folder->first, buckets); !problem.empty())
+        r.error(node["output_location"], "query.output_location", problem);
+      query.output_bucket = folder->first;
+      query.output_prefix = folder->second;
+    } else {
+      r.error(node["output_location"], "query.output_location", why);
+    }
+  }
+  if (auto t = r.int_at(node, "threads", "query", 0, 256)) query.threads = static_cast<int>(*t);
+  if (auto m = r.string_at(node, "memory_limit", "query", false)) query.memory_limit = *m;
+}
+
 }  // namespace
 
 std::string Diagnostic::to_string() const {
@@ -515,6 +602,12 @@ const process::ProcessorConfig* Pipeline::find_processor(std::string_view name) 
   return nullptr;
 }
 
+const catalog::CrawlerConfig* Pipeline::find_crawler(std::string_view name) const {
+  for (const auto& c : crawlers)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
 const extract::SourceConfig* Pipeline::find_source(std::string_view name) const {
   for (const auto& s : sources)
     if (s.name == name) return &s;
@@ -544,7 +637,9 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
                "expected a mapping with keys version, data_dir, server, buckets, schedules, sources");
     throw ConfigError(std::move(r.diagnostics()));
   }
-  r.check_keys(root, "", {"version", "data_dir", "server", "buckets", "schedules", "sources", "processors"});
+  r.check_keys(root, "",
+               {"version", "data_dir", "server", "buckets", "schedules", "sources", "processors", "crawlers",
+                "query"});
   if (auto v = r.int_at(root, "version", "", 1, 1); !v && !root["version"]) {
     // version is optional; 1 is the only one.
   }
@@ -623,15 +718,38 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
     }
   }
 
+  if (const YAML::Node crawlers = root["crawlers"]; crawlers && r.expect_map(crawlers, "crawlers")) {
+    for (const auto& entry : crawlers) {
+      const std::string name = entry.first.Scalar();
+      const std::string p = "crawlers." + name;
+      if (!check_name(r, entry.first, p, "crawler")) continue;
+      if (pipeline.find_source(name)) {
+        r.error(
+            entry.first, p,
+            "a source is also named \"" + name + "\"; sources, crawlers and schedules need distinct names");
+      }
+      catalog::CrawlerConfig crawler;
+      parse_crawler(r, name, entry.second, p, bucket_names, crawler);
+      pipeline.crawlers.push_back(std::move(crawler));
+    }
+  }
+  if (!pipeline.crawlers.empty()) pipeline.query.database = pipeline.crawlers.front().database;
+  if (!pipeline.buckets.empty()) {
+    pipeline.query.output_bucket = pipeline.buckets.front();
+    pipeline.query.output_prefix = "athena/results/";
+  }
+  if (const YAML::Node query = root["query"]) parse_query(r, query, bucket_names, pipeline.query);
+
   if (const YAML::Node schedules = root["schedules"]; schedules && r.expect_map(schedules, "schedules")) {
     for (const auto& entry : schedules) {
       const std::string name = entry.first.Scalar();
       const std::string p = "schedules." + name;
       if (!check_name(r, entry.first, p, "schedule")) continue;
-      if (pipeline.find_source(name)) {
-        // `sluice trigger NAME` takes either, so one name must not mean both.
+      if (pipeline.find_source(name) || pipeline.find_crawler(name)) {
+        // `sluice trigger NAME` takes any of them, so one name must not mean two things.
         r.error(entry.first, p,
-                "a source is also named \"" + name + "\"; schedules and sources need distinct names");
+                std::string("a ") + (pipeline.find_source(name) ? "source" : "crawler") +
+                    " is also named \"" + name + "\"; schedules, sources and crawlers need distinct names");
       }
       const YAML::Node node = entry.second;
       if (!r.expect_map(node, p)) continue;
@@ -666,12 +784,13 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
       }
       sched.targets = r.string_list_at(node, "targets", p);
       if (!node["targets"])
-        r.error(node, p + ".targets", "missing required key \"targets\" (the sources to run)");
+        r.error(node, p + ".targets", "missing required key \"targets\" (the sources and crawlers to run)");
       for (size_t i = 0; i < sched.targets.size(); ++i) {
-        if (!pipeline.find_source(sched.targets[i])) {
+        if (!pipeline.find_source(sched.targets[i]) && !pipeline.find_crawler(sched.targets[i])) {
           YAML::Node t = node["targets"].IsSequence() ? node["targets"][i] : node["targets"];
           r.error(t, p + ".targets[" + std::to_string(i) + "]",
-                  "no source named \"" + sched.targets[i] + "\" is declared under sources:");
+                  "no source or crawler named \"" + sched.targets[i] +
+                      "\" is declared under sources: or crawlers:");
         }
       }
       pipeline.schedules.push_back(std::move(sched));

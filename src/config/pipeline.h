@@ -9,9 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "catalog/crawler.h"
 #include "common/error.h"
 #include "extract/source_config.h"
 #include "process/processor.h"
+#include "query/engine.h"
 #include "schedule/schedule.h"
 
 namespace sluice::config {
@@ -29,7 +31,7 @@ struct ScheduleConfig {
   std::string expression;        // "cron(00 10 * * ? *)" or "rate(5 minutes)"
   std::string timezone = "UTC";  // IANA zone in which cron fields and key templates are evaluated
   CatchUp catch_up = CatchUp::kLatest;
-  std::vector<std::string> targets;
+  std::vector<std::string> targets;  // sources and crawlers, run in this order
 };
 
 struct Pipeline {
@@ -40,11 +42,15 @@ struct Pipeline {
   std::vector<ScheduleConfig> schedules;
   std::vector<extract::SourceConfig> sources;
   std::vector<process::ProcessorConfig> processors;
+  std::vector<catalog::CrawlerConfig> crawlers;
+  query::QueryConfig
+      query;  // default database: the first crawler's; results: s3://FIRST-BUCKET/athena/results/
   std::map<std::string, std::string> source_timezones;  // a source's own `timezone:`, when it sets one
 
   const ScheduleConfig* find_schedule(std::string_view name) const;
   const extract::SourceConfig* find_source(std::string_view name) const;
   const process::ProcessorConfig* find_processor(std::string_view name) const;
+  const catalog::CrawlerConfig* find_crawler(std::string_view name) const;
   // The zone in which a source's key template is evaluated: that of the first schedule targeting it,
   // or UTC when none does.
   std::string timezone_for_source(std::string_view source) const;

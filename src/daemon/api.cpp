@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "catalog/catalog.h"
 #include "common/error.h"
 #include "metastore/run_log.h"
 #include "server/http_server.h"
@@ -56,6 +57,72 @@ nlohmann::json summary_to_json(const RunSummary& r) {
           {"bytes", r.bytes},   {"object", r.object}, {"error", r.error}};
 }
 
+nlohmann::json query_result_to_json(const query::QueryResult& r) {
+  nlohmann::json columns = nlohmann::json::array();
+  for (size_t i = 0; i < r.columns.size(); ++i)
+    columns.push_back({{"name", r.columns[i]}, {"type", r.types[i]}});
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& row : r.rows) {
+    nlohmann::json values = nlohmann::json::array();
+    for (const auto& v : row) values.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
+    rows.push_back(std::move(values));
+  }
+  return {{"query_id", r.query_id}, {"database", r.database},       {"columns", columns},
+          {"rows", rows},           {"row_count", r.rows.size()},   {"bytes_scanned", r.bytes_scanned},
+          {"output", r.output},     {"planning_ms", r.planning_ms}, {"execution_ms", r.execution_ms}};
+}
+
+nlohmann::json query_record_to_json(const query::QueryRecord& q) {
+  return {{"query_id", q.id},
+          {"sql", q.sql},
+          {"database", q.database},
+          {"state", q.state},
+          {"submitted", format_iso8601_utc(q.submitted)},
+          {"ended", q.ended ? nlohmann::json(format_iso8601_utc(*q.ended)) : nlohmann::json(nullptr)},
+          {"planning_ms", q.planning_ms},
+          {"execution_ms", q.execution_ms},
+          {"rows", q.rows},
+          {"bytes_scanned", q.bytes_scanned},
+          {"output", q.output},
+          {"error", q.error}};
+}
+
+nlohmann::json table_to_json(catalog::Catalog& catalog, const catalog::TableInfo& t, bool full) {
+  auto columns_json = [](const std::vector<catalog::Column>& columns) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& c : columns) out.push_back({{"name", c.name}, {"type", catalog::glue_type(c.type)}});
+    return out;
+  };
+  nlohmann::json out = {{"database", t.database},
+                        {"name", t.name},
+                        {"location", t.location()},
+                        {"classification", std::string(catalog::classification(t.format))},
+                        {"format", std::string(catalog::to_string(t.format))},
+                        {"columns", columns_json(t.columns)},
+                        {"partition_keys", t.partition_keys},
+                        {"version", t.version},
+                        {"crawler", t.crawler},
+                        {"created", format_iso8601_utc(t.created)},
+                        {"updated", format_iso8601_utc(t.updated)}};
+  if (full) {
+    nlohmann::json versions = nlohmann::json::array();
+    for (const auto& v : catalog.versions(t.database, t.name)) {
+      versions.push_back({{"version", v.version},
+                          {"time", format_iso8601_utc(v.time)},
+                          {"columns", columns_json(v.columns)},
+                          {"partition_keys", v.partition_keys},
+                          {"changes", v.changes}});
+    }
+    nlohmann::json partitions = nlohmann::json::array();
+    for (const auto& p : catalog.partitions(t.database, t.name))
+      partitions.push_back(
+          {{"values", p.values}, {"location", p.location}, {"files", p.files}, {"bytes", p.bytes}});
+    out["versions"] = versions;
+    out["partitions"] = partitions;
+  }
+  return out;
+}
+
 struct Api::Impl {
   Runtime& runtime;
   std::unique_ptr<server::HttpServer> http;
@@ -84,8 +151,9 @@ struct Api::Impl {
     if (path.rfind(kTrigger, 0) == 0) {
       if (request.method != "POST") return error_response(405, "use POST");
       const std::string name = path.substr(kTrigger.size());
-      if (!runtime.pipeline().find_schedule(name) && !runtime.pipeline().find_source(name)) {
-        return error_response(404, "no schedule or source named \"" + name + "\"");
+      if (!runtime.pipeline().find_schedule(name) && !runtime.pipeline().find_source(name) &&
+          !runtime.pipeline().find_crawler(name)) {
+        return error_response(404, "no schedule, source or crawler named \"" + name + "\"");
       }
       auto runs = runtime.trigger(name);
       nlohmann::json out = nlohmann::json::array();
@@ -95,6 +163,66 @@ struct Api::Impl {
         ok = ok && run.status == "succeeded";
       }
       return json_response(ok ? 200 : 502, {{"runs", out}});
+    }
+    if (path == "/v1/query") {
+      if (request.method != "POST") return error_response(405, "use POST");
+      nlohmann::json body;
+      try {
+        body = nlohmann::json::parse(request.body);
+      } catch (const nlohmann::json::parse_error& e) {
+        return error_response(400, std::string("the body is not JSON: ") + e.what());
+      }
+      if (!body.is_object() || !body.contains("sql") || !body["sql"].is_string()) {
+        return error_response(400, "expected {\"sql\": \"SELECT ...\", \"database\": \"...\" (optional)}");
+      }
+      const std::string database = body.contains("database") && body["database"].is_string()
+                                       ? body["database"].get<std::string>()
+                                       : "";
+      try {
+        return json_response(200,
+                             query_result_to_json(runtime.query(body["sql"].get<std::string>(), database)));
+      } catch (const query::QueryFailed& e) {
+        return json_response(400, {{"error", e.what()}, {"query_id", e.query_id()}});
+      }
+    }
+    if (path == "/v1/queries") {
+      if (request.method != "GET") return error_response(405, "use GET");
+      int limit = 20;
+      if (auto it = request.query.find("limit"); it != request.query.end()) {
+        auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
+        if (ec != std::errc() || end != it->second.data() + it->second.size() || limit < 1 || limit > 100000)
+          return error_response(400, "limit must be an integer from 1 to 100000, got \"" + it->second + "\"");
+      }
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& q : runtime.query_history(limit)) out.push_back(query_record_to_json(q));
+      return json_response(200, out);
+    }
+    constexpr std::string_view kCatalog = "/v1/catalog/databases";
+    if (path.rfind(kCatalog, 0) == 0) {
+      if (request.method != "GET") return error_response(405, "use GET");
+      auto& catalog = runtime.catalog();
+      std::vector<std::string> parts;
+      for (size_t at = kCatalog.size(); at < path.size();) {
+        if (path[at] != '/') return error_response(404, "no such endpoint: GET " + path);
+        const auto next = path.find('/', at + 1);
+        parts.push_back(path.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1));
+        at = next == std::string::npos ? path.size() : next;
+      }
+      if (parts.empty()) return json_response(200, catalog.databases());
+      const auto dbs = catalog.databases();
+      if (std::find(dbs.begin(), dbs.end(), parts[0]) == dbs.end())
+        return error_response(404, "no database named \"" + parts[0] + "\"");
+      if (parts.size() == 2 && parts[1] == "tables") {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& t : catalog.tables(parts[0])) out.push_back(table_to_json(catalog, t, false));
+        return json_response(200, out);
+      }
+      if (parts.size() == 3 && parts[1] == "tables") {
+        auto t = catalog.table(parts[0], parts[2]);
+        if (!t)
+          return error_response(404, "no table named \"" + parts[2] + "\" in database \"" + parts[0] + "\"");
+        return json_response(200, table_to_json(catalog, *t, true));
+      }
     }
     return error_response(404, "no such endpoint: " + request.method + " " + path);
   }

@@ -1,8 +1,14 @@
 // The daemon's native HTTP API (JSON), served on the pipeline's server: address.
 //   GET  /v1/health              {"status":"ok"}
 //   GET  /v1/runs?limit=N        run history, newest first (the same objects as `sluice runs --format json`)
-//   POST /v1/trigger/{name}      run a schedule's targets or a source now; 200 when every run succeeded,
-//                                502 when one failed, 404 for an unknown name
+//   POST /v1/trigger/{name}      run a schedule's targets, a source or a crawler now; 200 when every run
+//                                succeeded, 502 when one failed, 404 for an unknown name
+//   POST /v1/query               {"sql": "...", "database": "..."} -> the result (query_id, columns,
+//                                rows, bytes_scanned, output, timings); 400 with error and query_id
+//   GET  /v1/queries?limit=N     query history, newest first
+//   GET  /v1/catalog/databases                      database names
+//   GET  /v1/catalog/databases/{db}/tables          tables with columns and partition keys
+//   GET  /v1/catalog/databases/{db}/tables/{table}  one table, with schema versions and partitions
 #pragma once
 
 #include <memory>
@@ -10,15 +16,24 @@
 #include <vector>
 
 #include "daemon/runtime.h"
+#include "query/engine.h"
 
 namespace sluice::metastore {
 struct RunRecord;
 }
+namespace sluice::catalog {
+class Catalog;
+struct TableInfo;
+}  // namespace sluice::catalog
 
 namespace sluice::daemon {
 
 nlohmann::json run_to_json(const metastore::RunRecord& run);
 nlohmann::json summary_to_json(const RunSummary& run);
+nlohmann::json query_result_to_json(const query::QueryResult& result);
+nlohmann::json query_record_to_json(const query::QueryRecord& record);
+// A table as `sluice catalog describe` and the API show it; with versions and partitions when `full`.
+nlohmann::json table_to_json(catalog::Catalog& catalog, const catalog::TableInfo& table, bool full);
 
 class Api {
  public:

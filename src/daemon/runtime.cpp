@@ -1,10 +1,17 @@
 #include "daemon/runtime.h"
 
+#include <fcntl.h>
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "catalog/crawler.h"
+#include "catalog/metastore_catalog.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "extract/extractor.h"
@@ -17,19 +24,65 @@
 
 namespace sluice::daemon {
 
+namespace {
+// An exclusive flock on DATA_DIR/daemon.lock, held while it lives: the kernel drops it when the
+// process dies, so a killed owner never leaves the directory locked.
+class OwnerLock {
+ public:
+  OwnerLock(const std::filesystem::path& file, Ownership ownership) {
+    if (ownership == Ownership::kClient) return;
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error("cannot open " + file.string() + ": " + std::strerror(errno));
+    // A daemon waits a little for a trigger that is finishing; the others take it only when free.
+    const int attempts = ownership == Ownership::kDaemon ? 50 : 1;
+    for (int i = 0; i < attempts && !owned_; ++i) {
+      if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+        owned_ = true;
+      } else if (i + 1 < attempts) {
+        ::usleep(100'000);
+      }
+    }
+    if (!owned_ && ownership == Ownership::kDaemon) {
+      ::close(fd_);
+      fd_ = -1;
+      throw Error("another sluice process owns the data directory " + file.parent_path().string() +
+                  " (it holds " + file.filename().string() + "): stop it first");
+    }
+  }
+  ~OwnerLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  OwnerLock(const OwnerLock&) = delete;
+  OwnerLock& operator=(const OwnerLock&) = delete;
+  bool owned() const { return owned_; }
+
+ private:
+  int fd_ = -1;
+  bool owned_ = false;
+};
+}  // namespace
+
 struct Runtime::Parts {
-  explicit Parts(const config::Pipeline& pipeline)
-      : db(pipeline.data_dir / "metastore.db"),
+  Parts(const config::Pipeline& pipeline, Ownership ownership)
+      : lock(pipeline.data_dir / "daemon.lock", ownership),
+        db(pipeline.data_dir / "metastore.db"),
         runs(db),
         schedules(db),
         events(db),
-        objects(pipeline.data_dir / "objects", pipeline.buckets, &events) {}
+        objects(pipeline.data_dir / "objects", pipeline.buckets, &events, lock.owned()),
+        catalog(db),
+        queries(db),
+        engine(pipeline.query, catalog, objects, queries) {}
 
+  OwnerLock lock;
   metastore::Metastore db;
   metastore::RunLog runs;
   metastore::ScheduleState schedules;
   metastore::EventQueue events;
   storage::LocalObjectStore objects;
+  catalog::MetastoreCatalog catalog;
+  query::QueryLog queries;
+  query::QueryEngine engine;
   std::vector<metastore::RunRecord> interrupted;  // found at open, to retry
 };
 
@@ -50,15 +103,23 @@ RunSummary finish_run(Runtime::Parts& parts, int64_t run_id, const std::string& 
 }
 }  // namespace
 
-Runtime::Runtime(config::Pipeline pipeline) : pipeline_(std::move(pipeline)) {
+Runtime::Runtime(config::Pipeline pipeline, Ownership ownership) : pipeline_(std::move(pipeline)) {
   fs::create_directories_durable(pipeline_.data_dir);
-  parts_ = std::make_unique<Parts>(pipeline_);
-  parts_->interrupted = parts_->runs.mark_unfinished_interrupted();
+  parts_ = std::make_unique<Parts>(pipeline_, ownership);
+  owner_ = parts_->lock.owned();
+  if (owner_) parts_->interrupted = parts_->runs.mark_unfinished_interrupted();
 }
 
 Runtime::~Runtime() = default;
 
 storage::ObjectStore& Runtime::objects() { return parts_->objects; }
+catalog::Catalog& Runtime::catalog() { return parts_->catalog; }
+
+query::QueryResult Runtime::query(std::string_view sql, const std::string& database) {
+  return parts_->engine.run(sql, database);
+}
+
+std::vector<query::QueryRecord> Runtime::query_history(int limit) { return parts_->queries.list(limit); }
 
 std::vector<metastore::RunRecord> Runtime::recent_runs(int limit) { return parts_->runs.list(limit); }
 
@@ -127,7 +188,7 @@ std::vector<RunSummary> Runtime::fire_schedule(const config::ScheduleConfig& sch
   std::vector<metastore::RunStart> starts;
   for (const auto& target : schedule.targets) {
     metastore::RunStart start;
-    start.kind = "source";
+    start.kind = pipeline_.find_crawler(target) ? "crawl" : "source";
     start.name = target;
     start.trigger = std::string(trigger);
     start.schedule = schedule.name;
@@ -145,30 +206,76 @@ std::vector<RunSummary> Runtime::fire_schedule(const config::ScheduleConfig& sch
       parts_->runs.finish(run_ids[i], outcome);
       continue;
     }
-    out.push_back(execute(run_ids[i], *pipeline_.find_source(schedule.targets[i]), slot));
+    out.push_back(execute_target(run_ids[i], schedule.targets[i], slot));
   }
   return out;
+}
+
+RunSummary Runtime::execute_target(int64_t run_id, const std::string& name, TimePoint at) {
+  if (const auto* crawler = pipeline_.find_crawler(name)) return execute_crawl(run_id, *crawler);
+  return execute(run_id, *pipeline_.find_source(name), at);
+}
+
+RunSummary Runtime::execute_crawl(int64_t run_id, const catalog::CrawlerConfig& config) {
+  metastore::RunOutcome outcome;
+  try {
+    catalog::Crawler crawler(config, parts_->objects, parts_->catalog);
+    auto report = crawler.crawl();
+    outcome.status = metastore::RunStatus::kSucceeded;
+    outcome.records = report.files_scanned;
+    outcome.object = "glue://" + config.database;
+    for (const auto& w : report.warnings) outcome.error += (outcome.error.empty() ? "" : "; ") + w;
+    spdlog::info(
+        "run {} crawler {}: {} files read, {} unchanged, {} removed; tables created [{}], updated [{}]; "
+        "{} partitions added",
+        run_id, config.name, report.files_scanned, report.files_unchanged, report.files_removed,
+        fmt::join(report.tables_created, ", "), fmt::join(report.tables_updated, ", "),
+        report.partitions_added);
+    for (const auto& w : report.warnings) spdlog::warn("crawler {}: {}", config.name, w);
+  } catch (const std::exception& e) {
+    outcome.status = metastore::RunStatus::kFailed;
+    outcome.error = e.what();
+    spdlog::warn("run {} crawler {}: failed: {}", run_id, config.name, e.what());
+  }
+  return finish_run(*parts_, run_id, config.name, outcome);
+}
+
+RunSummary Runtime::run_crawler(std::string_view name, std::string_view trigger, std::string_view schedule) {
+  const auto* crawler = pipeline_.find_crawler(name);
+  if (!crawler) throw Error("no crawler named \"" + std::string(name) + "\" in " + pipeline_.file.string());
+  metastore::RunStart start;
+  start.kind = "crawl";
+  start.name = crawler->name;
+  start.trigger = std::string(trigger);
+  start.schedule = std::string(schedule);
+  return execute_crawl(parts_->runs.start(start), *crawler);
 }
 
 std::vector<RunSummary> Runtime::trigger(std::string_view name) {
   if (const config::ScheduleConfig* schedule = pipeline_.find_schedule(name)) {
     std::vector<RunSummary> out;
     const TimePoint now = now_ms();
-    for (const auto& target : schedule->targets)
-      out.push_back(run_source(target, "manual", now, schedule->name));
+    for (const auto& target : schedule->targets) {
+      out.push_back(pipeline_.find_crawler(target) ? run_crawler(target, "manual", schedule->name)
+                                                   : run_source(target, "manual", now, schedule->name));
+    }
     return out;
   }
   if (pipeline_.find_source(name)) return {run_source(name, "manual", std::nullopt)};
-  throw Error("no schedule or source named \"" + std::string(name) + "\" in " + pipeline_.file.string());
+  if (pipeline_.find_crawler(name)) return {run_crawler(name, "manual")};
+  throw Error("no schedule, source or crawler named \"" + std::string(name) + "\" in " +
+              pipeline_.file.string());
 }
 
 namespace {
 std::string consumer_of(const process::ProcessorConfig& processor) { return "process:" + processor.name; }
+std::string consumer_of(const catalog::CrawlerConfig& crawler) { return "crawl:" + crawler.name; }
 constexpr auto kProcessLease = std::chrono::minutes(5);
 }  // namespace
 
 void Runtime::release_claims() {
   for (const auto& processor : pipeline_.processors) parts_->events.release_leases(consumer_of(processor));
+  for (const auto& crawler : pipeline_.crawlers) parts_->events.release_leases(consumer_of(crawler));
 }
 
 RunSummary Runtime::process_event(const process::ProcessorConfig& processor, int64_t event_id,
@@ -244,6 +351,49 @@ std::vector<RunSummary> Runtime::process_pending() {
       }
     }
   }
+  auto crawls = crawl_changes();
+  out.insert(out.end(), crawls.begin(), crawls.end());
+  return out;
+}
+
+std::vector<RunSummary> Runtime::crawl_changes() {
+  std::vector<RunSummary> out;
+  for (const auto& config : pipeline_.crawlers) {
+    if (!config.on_change) continue;
+    const std::string consumer = consumer_of(config);
+    catalog::Crawler crawler(config, parts_->objects, parts_->catalog);
+    while (!cancelled_.load()) {
+      auto claimed = parts_->events.claim(consumer, 256, kProcessLease);
+      if (claimed.empty()) break;
+      std::vector<std::pair<std::string, std::string>> objects;
+      for (const auto& queued : claimed)
+        if (crawler.covers(queued.event.bucket, queued.event.key))
+          objects.emplace_back(queued.event.bucket, queued.event.key);
+      if (!objects.empty()) {
+        metastore::RunStart start;
+        start.kind = "crawl";
+        start.name = config.name;
+        start.trigger = "event";
+        const int64_t run_id = parts_->runs.start(start);
+        metastore::RunOutcome outcome;
+        try {
+          auto report = crawler.crawl_objects(objects);
+          outcome.records = report.files_scanned;
+          outcome.object = "glue://" + config.database;
+          for (const auto& w : report.warnings) outcome.error += (outcome.error.empty() ? "" : "; ") + w;
+          for (const auto& w : report.warnings) spdlog::warn("crawler {}: {}", config.name, w);
+        } catch (const std::exception& e) {
+          // The catalog could not be written (disk, metastore): the claims lapse and are tried again.
+          outcome.status = metastore::RunStatus::kFailed;
+          outcome.error = std::string("will be retried: ") + e.what();
+          out.push_back(finish_run(*parts_, run_id, config.name, outcome));
+          break;
+        }
+        out.push_back(finish_run(*parts_, run_id, config.name, outcome));
+      }
+      for (const auto& queued : claimed) parts_->events.ack(consumer, queued.id);
+    }
+  }
   return out;
 }
 
@@ -251,10 +401,16 @@ std::vector<RunSummary> Runtime::retry_interrupted() {
   std::vector<RunSummary> out;
   for (const auto& run : parts_->runs.pending_retries()) {
     if (cancelled_.load()) break;
-    const extract::SourceConfig* source = pipeline_.find_source(run.name);
-    if (!source) {
-      spdlog::warn("run {} was interrupted, but source {} is no longer in the pipeline: not retried", run.id,
-                   run.name);
+    if (run.kind == "process") {
+      // A processing run is redone from its ObjectCreated event (its claim is released), not here.
+      parts_->runs.mark_retried(run.id, 0);
+      continue;
+    }
+    const bool known = run.kind == "crawl" ? pipeline_.find_crawler(run.name) != nullptr
+                                           : pipeline_.find_source(run.name) != nullptr;
+    if (!known) {
+      spdlog::warn("run {} was interrupted, but {} {} is no longer in the pipeline: not retried", run.id,
+                   run.kind, run.name);
       parts_->runs.mark_retried(run.id, 0);
       continue;
     }
@@ -266,8 +422,8 @@ std::vector<RunSummary> Runtime::retry_interrupted() {
     start.slot = run.slot;
     const int64_t run_id = parts_->runs.start(start);
     parts_->runs.mark_retried(run.id, run_id);
-    spdlog::info("retrying interrupted run {} of source {} as run {}", run.id, run.name, run_id);
-    out.push_back(execute(run_id, *source, run.slot.value_or(run.started)));
+    spdlog::info("retrying interrupted run {} of {} {} as run {}", run.id, run.kind, run.name, run_id);
+    out.push_back(execute_target(run_id, run.name, run.slot.value_or(run.started)));
   }
   return out;
 }

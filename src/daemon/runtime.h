@@ -14,6 +14,8 @@
 
 #include "common/time.h"
 #include "config/pipeline.h"
+#include "query/engine.h"
+#include "query/query_log.h"
 
 namespace sluice::storage {
 class ObjectStore;
@@ -38,12 +40,21 @@ struct RunSummary {
   std::string error;
 };
 
+// Who owns a data directory: one process at a time (the daemon, or a `sluice trigger` when no daemon
+// runs) recovers what a crash left behind and retries interrupted runs. The owner holds an exclusive
+// lock on DATA_DIR/daemon.lock for its lifetime.
+enum class Ownership {
+  kDaemon,  // must own the directory: fails when another process does
+  kIfFree,  // owns it when nobody else does (trigger, demo)
+  kClient,  // never owns it: queries and catalog reads beside a running daemon
+};
+
 class Runtime {
  public:
-  // Opens (creating when needed) the data directory of `pipeline`, recovers the event queue, and
-  // marks runs that a killed process left 'running' as interrupted (they are retried by
-  // retry_interrupted()).
-  explicit Runtime(config::Pipeline pipeline);
+  // Opens (creating when needed) the data directory of `pipeline`. The owner recovers the object
+  // store and event queue, and marks runs that a killed process left 'running' as interrupted (they
+  // are retried by retry_interrupted()).
+  explicit Runtime(config::Pipeline pipeline, Ownership ownership = Ownership::kIfFree);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -61,8 +72,18 @@ class Runtime {
   std::vector<RunSummary> fire_schedule(const config::ScheduleConfig& schedule, TimePoint slot,
                                         std::string_view trigger);
 
-  // Runs a schedule's targets now, as a manual trigger: not a slot, so nothing is recorded as fired.
+  // Runs a schedule's targets, a source or a crawler now, as a manual trigger: not a slot, so nothing
+  // is recorded as fired.
   std::vector<RunSummary> trigger(std::string_view name);
+
+  // A full crawl of one crawler, as a run of kind "crawl" (records = files read; warnings in error).
+  RunSummary run_crawler(std::string_view name, std::string_view trigger, std::string_view schedule = {});
+
+  // The Data Catalog and queries over it (Athena). query() throws query::QueryFailed.
+  catalog::Catalog& catalog();
+  query::QueryResult query(std::string_view sql, const std::string& database = {});
+  std::vector<query::QueryRecord> query_history(int limit);
+  bool owner() const { return owner_; }
 
   // Retries, once each, the runs found interrupted when this Runtime opened (killed or stopped
   // mid-run), with the same slot, so they write the same object keys.
@@ -71,7 +92,9 @@ class Runtime {
   // Processes every queued ObjectCreated event that a processor takes (S3 notification filters), each
   // as a run of kind "process": the output is written under its derived key; input that cannot be
   // processed is copied to the processor's error prefix with a .error.json beside it. Events a
-  // processor does not take are acknowledged for it. Returns the runs.
+  // processor does not take are acknowledged for it. Then every on_change crawler catalogues the
+  // objects under its targets (one "crawl" run per batch), so processed output is queryable at once.
+  // Returns the runs.
   std::vector<RunSummary> process_pending();
 
   // Makes events that a killed process had claimed available again (the daemon calls it at start:
@@ -95,12 +118,17 @@ class Runtime {
 
  private:
   RunSummary execute(int64_t run_id, const extract::SourceConfig& source, TimePoint at);
+  RunSummary execute_crawl(int64_t run_id, const catalog::CrawlerConfig& crawler);
+  // A schedule target or a retried run: a source or a crawler.
+  RunSummary execute_target(int64_t run_id, const std::string& name, TimePoint at);
+  std::vector<RunSummary> crawl_changes();
   RunSummary process_event(const process::ProcessorConfig& processor, int64_t event_id,
                            const storage::ObjectEvent& event);
 
   config::Pipeline pipeline_;
   std::unique_ptr<Parts> parts_;
   std::atomic<bool> cancelled_{false};
+  bool owner_ = false;
 };
 
 }  // namespace sluice::daemon

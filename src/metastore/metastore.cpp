@@ -51,6 +51,67 @@ constexpr const char* kMigrations[] = {
       PRIMARY KEY (consumer, event_id)
     );
     )sql",
+    // 2: the Data Catalog (databases, tables, schema versions, files and so partitions) and the
+    // query history.
+    R"sql(
+    CREATE TABLE catalog_databases (
+      name TEXT PRIMARY KEY,
+      created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE catalog_tables (
+      database TEXT NOT NULL REFERENCES catalog_databases(name),
+      name TEXT NOT NULL,
+      bucket TEXT NOT NULL,
+      prefix TEXT NOT NULL,
+      format TEXT NOT NULL,
+      columns TEXT NOT NULL,            -- JSON, see catalog/schema.h
+      partition_keys TEXT NOT NULL,     -- JSON array of names
+      version INTEGER NOT NULL,
+      crawler TEXT NOT NULL DEFAULT '',
+      created_ms INTEGER NOT NULL,
+      updated_ms INTEGER NOT NULL,
+      PRIMARY KEY (database, name)
+    );
+    CREATE TABLE catalog_table_versions (
+      database TEXT NOT NULL,
+      name TEXT NOT NULL,
+      version INTEGER NOT NULL,
+      columns TEXT NOT NULL,
+      partition_keys TEXT NOT NULL,
+      changes TEXT NOT NULL,            -- JSON array of sentences
+      created_ms INTEGER NOT NULL,
+      PRIMARY KEY (database, name, version)
+    );
+    CREATE TABLE catalog_files (
+      database TEXT NOT NULL,
+      table_name TEXT NOT NULL,
+      key TEXT NOT NULL,
+      etag TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      format TEXT NOT NULL,
+      gzip INTEGER NOT NULL,
+      partition_values TEXT NOT NULL,   -- JSON array, in partition key order
+      partition_path TEXT NOT NULL,
+      columns TEXT NOT NULL,
+      PRIMARY KEY (database, table_name, key)
+    );
+    CREATE TABLE query_history (
+      id TEXT PRIMARY KEY,              -- the query id (a UUID, as Athena's)
+      seq INTEGER NOT NULL,
+      sql TEXT NOT NULL,
+      database TEXT NOT NULL,
+      state TEXT NOT NULL,              -- RUNNING | SUCCEEDED | FAILED
+      submitted_ms INTEGER NOT NULL,
+      ended_ms INTEGER,
+      planning_ms INTEGER NOT NULL DEFAULT 0,
+      execution_ms INTEGER NOT NULL DEFAULT 0,
+      rows INTEGER NOT NULL DEFAULT 0,
+      bytes_scanned INTEGER NOT NULL DEFAULT 0,
+      output TEXT NOT NULL DEFAULT '',
+      error TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX query_history_by_seq ON query_history(seq);
+    )sql",
 };
 
 }  // namespace

@@ -131,12 +131,13 @@ std::string validate_bucket_name(std::string_view bucket) {
 }
 
 LocalObjectStore::LocalObjectStore(std::filesystem::path root, std::vector<std::string> buckets,
-                                   ObjectEventLog* events)
+                                   ObjectEventLog* events, bool recover)
     : root_(std::move(root)), buckets_(std::move(buckets)), events_(events) {
   for (const auto& bucket : buckets_) {
     if (std::string why = validate_bucket_name(bucket); !why.empty()) throw Error(why);
     const auto dir = root_ / bucket;
     if (!std::filesystem::is_directory(dir)) fs::create_directories_durable(dir);
+    if (!recover) continue;
     // A crash mid-put leaves only a temporary file: remove them (this process owns the directory).
     std::vector<std::filesystem::path> leftovers;
     for (auto it = std::filesystem::recursive_directory_iterator(dir); it != decltype(it)(); ++it) {
@@ -144,7 +145,7 @@ LocalObjectStore::LocalObjectStore(std::filesystem::path root, std::vector<std::
     }
     for (const auto& p : leftovers) std::filesystem::remove(p);
   }
-  if (events_) {
+  if (events_ && recover) {
     events_->recover([this](const ObjectEvent& e) {
       try {
         auto info = head(e.bucket, e.key);

@@ -19,9 +19,11 @@ namespace sluice::storage {
 
 class LocalObjectStore : public ObjectStore {
  public:
-  // Creates the bucket directories, removes temporary files a crash left behind, and settles the
-  // events a crash left prepared. `events` may be null (no notifications).
-  LocalObjectStore(std::filesystem::path root, std::vector<std::string> buckets, ObjectEventLog* events);
+  // Creates the bucket directories and, when `recover` (the process that owns the data directory),
+  // removes temporary files a crash left behind and settles the events a crash left prepared.
+  // `events` may be null (no notifications).
+  LocalObjectStore(std::filesystem::path root, std::vector<std::string> buckets, ObjectEventLog* events,
+                   bool recover = true);
 
   std::vector<std::string> buckets() const override { return buckets_; }
   bool has_bucket(std::string_view bucket) const override;
@@ -30,6 +32,11 @@ class LocalObjectStore : public ObjectStore {
   std::optional<ObjectInfo> head(std::string_view bucket, std::string_view key) const override;
   ListResult list(std::string_view bucket, const ListRequest& request) const override;
   bool remove(std::string_view bucket, std::string_view key) override;
+  std::optional<std::filesystem::path> local_path(std::string_view bucket,
+                                                  std::string_view key) const override {
+    return object_path(bucket, key);
+  }
+  std::optional<std::filesystem::path> local_root() const override { return root_; }
 
   // Test hook: called with "before_rename" (data synced in a temporary file, event prepared) and
   // "after_rename" (object in place, event not yet committed), to simulate a crash there.

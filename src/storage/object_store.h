@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,16 @@ class ObjectStore {
 
   // Returns false when there was nothing to delete (S3 answers 204 either way).
   virtual bool remove(std::string_view bucket, std::string_view key) = 0;
+
+  // Where an embedded store keeps the object as a file, so that DuckDB can read it in place (the query
+  // engine and the crawler); nullopt for stores without local files. Throws for an invalid key.
+  virtual std::optional<std::filesystem::path> local_path(std::string_view bucket,
+                                                          std::string_view key) const {
+    (void)bucket, (void)key;
+    return std::nullopt;
+  }
+  // The directory under which local_path() answers, if any (the confinement of DuckDB).
+  virtual std::optional<std::filesystem::path> local_root() const { return std::nullopt; }
 };
 
 // Checks a key against S3's rules and sluice's confinement rules; returns an empty string when the key

@@ -242,5 +242,132 @@ TEST_F(Cli, KillDuringScheduledRunFiresTheSlotOnce) {
   EXPECT_EQ(retried[first_slot], 1) << runs.dump(1);
 }
 
+// A users processor that takes seconds (an uncorrelated subquery hashing 20 million numbers) so that
+// the daemon can be killed in the middle of it, and a crawler over its output.
+constexpr char kSlowProcessing[] = R"(processors:
+  users:
+    input: {bucket: raw, prefix: raw/users/}
+    steps:
+      - flatten
+      - sql: "SELECT * FROM input WHERE (SELECT count(*) FROM range(0, 20000000) r WHERE md5(r.range::VARCHAR) = 'x') = 0 ORDER BY id"
+    output: {key: "processed/users/{name}"}
+crawlers:
+  lake:
+    database: lake
+    targets: [s3://raw/processed/]
+)";
+
+std::vector<std::filesystem::path> files_under(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> out;
+  if (!std::filesystem::exists(dir)) return out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out.push_back(e.path());
+  return out;
+}
+
+// kill -9 while a processor runs; restart: the object is processed again and the output equals a
+// clean run's, once; the catalog and a query see it once.
+TEST_F(Cli, KillDuringProcessingReprocessesToTheSameOutput) {
+  // The clean run: `sluice trigger` extracts and processes in one process.
+  const auto clean_dir = dir_.path() / "clean";
+  std::filesystem::create_directories(clean_dir);
+  const auto clean_pipeline = clean_dir / "pipeline.yaml";
+  fs::write_file_atomic(clean_pipeline, "data_dir: ./data\nserver: {port: 0}\n" +
+                                            testing_util::pipeline_yaml(base()) + kSlowProcessing);
+  auto clean = sluice({"trigger", "users", "-p", clean_pipeline.string()});
+  ASSERT_EQ(clean.code, 0) << clean.err;
+  auto clean_files = files_under(clean_dir / "data/objects/raw/processed/users");
+  ASSERT_EQ(clean_files.size(), 1u);
+  const std::string expected = fs::read_file(clean_files[0]);
+  ASSERT_EQ(std::count(expected.begin(), expected.end(), '\n'), 10);
+
+  fs::write_file_atomic(pipeline_, "data_dir: ./data\nserver: {port: 0}\n" +
+                                       testing_util::pipeline_yaml(base()) + kSlowProcessing);
+  auto daemon = start_daemon();
+  const int port = daemon_port(*daemon);
+  ASSERT_EQ(http_post("http://127.0.0.1:" + std::to_string(port) + "/v1/trigger/users"), 200);
+  auto runs = wait_runs(
+      [](const nlohmann::json& r) {
+        for (const auto& run : r)
+          if (run["kind"] == "process" && run["status"] == "running") return true;
+        return false;
+      },
+      30s);
+  daemon->signal(SIGKILL);
+  daemon->wait(10s);
+  EXPECT_TRUE(files_under(dir_.path() / "data/objects/raw/processed").empty()) << runs.dump(1);
+
+  auto again = start_daemon();
+  runs = wait_runs(
+      [](const nlohmann::json& r) {
+        for (const auto& run : r)
+          if (run["kind"] == "crawl" && run["status"] == "succeeded") return true;
+        return false;
+      },
+      60s);
+  again->signal(SIGTERM);
+  EXPECT_EQ(again->wait(10s), 0) << again->err();
+  auto outputs = files_under(dir_.path() / "data/objects/raw/processed/users");
+  ASSERT_EQ(outputs.size(), 1u) << runs.dump(1);
+  EXPECT_EQ(fs::read_file(outputs[0]), expected);
+  int succeeded = 0, retried_as_source = 0;
+  for (const auto& run : runs) {
+    if (run["kind"] == "process" && run["status"] == "succeeded") ++succeeded;
+    if (run["kind"] == "source" && run["trigger"] == "retry") ++retried_as_source;
+  }
+  EXPECT_EQ(succeeded, 1) << runs.dump(1);
+  EXPECT_EQ(retried_as_source, 0) << "a processing run was retried as the source of the same name";
+
+  auto q = sluice({"query", "SELECT count(*) AS n, count(DISTINCT id) AS ids FROM users", "-p",
+                   pipeline_.string(), "--format", "csv"});
+  EXPECT_EQ(q.code, 0) << q.err;
+  EXPECT_EQ(q.out, "\"n\",\"ids\"\n\"10\",\"10\"\n");
+}
+
+TEST_F(Cli, QueryAndCatalogCommands) {
+  fs::write_file_atomic(
+      pipeline_,
+      "data_dir: ./data\nserver: {port: 0}\n" + testing_util::pipeline_yaml(base()) +
+          "crawlers:\n  lake:\n    database: lake\n    targets: [s3://raw/raw/]\n    on_change: false\n");
+  ASSERT_EQ(sluice({"trigger", "users", "-p", pipeline_.string()}).code, 0);
+  auto crawl = sluice({"trigger", "lake", "-p", pipeline_.string()});
+  ASSERT_EQ(crawl.code, 0) << crawl.err;
+  EXPECT_THAT(crawl.out, HasSubstr("run 2 lake: succeeded, 1 records"));
+
+  auto tables = sluice({"catalog", "tables", "lake", "-p", pipeline_.string()});
+  EXPECT_EQ(tables.code, 0) << tables.err;
+  EXPECT_THAT(tables.out, HasSubstr("users"));
+  EXPECT_THAT(tables.out, HasSubstr("s3://raw/raw/users/"));
+  auto describe = sluice({"catalog", "describe", "lake.users", "-p", pipeline_.string(), "--format", "json"});
+  EXPECT_EQ(describe.code, 0) << describe.err;
+  auto table = nlohmann::json::parse(describe.out);
+  EXPECT_EQ(table["columns"][0]["name"], "id");
+  EXPECT_EQ(table["columns"][0]["type"], "int");
+  EXPECT_EQ(table["columns"][4]["type"],
+            "struct<street:string,suite:string,city:string,zipcode:string,"
+            "geo:struct<lat:string,lng:string>>");
+  EXPECT_EQ(table["versions"].size(), 1u);
+
+  auto json = sluice({"query", "SELECT id, address.geo.lat AS lat FROM users WHERE id <= 2 ORDER BY id", "-p",
+                      pipeline_.string(), "--format", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  auto result = nlohmann::json::parse(json.out);
+  EXPECT_EQ(result["rows"], nlohmann::json::parse(R"([["1", "-37.3159"], ["2", "-43.9509"]])"));
+  EXPECT_EQ(result["output"], "s3://raw/athena/results/" + result["query_id"].get<std::string>() + ".csv");
+
+  auto bad = sluice({"query", "SELECT * FROM read_csv('/etc/passwd')", "-p", pipeline_.string()});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("Permission Error"));
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1);
+  auto syntax = sluice({"query", "SELECT FROM WHERE", "-p", pipeline_.string()});
+  EXPECT_EQ(syntax.code, 1);
+  EXPECT_THAT(syntax.err, HasSubstr("Parser Error"));
+  auto history = sluice({"queries", "-p", pipeline_.string(), "--format", "json"});
+  auto queries = nlohmann::json::parse(history.out);
+  ASSERT_EQ(queries.size(), 3u);
+  EXPECT_EQ(queries[0]["state"], "FAILED");
+  EXPECT_EQ(queries[2]["state"], "SUCCEEDED");
+}
+
 }  // namespace
 }  // namespace sluice

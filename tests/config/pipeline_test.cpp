@@ -115,7 +115,7 @@ sources:
   EXPECT_THAT(lines, ::testing::Contains(
                          HasSubstr("schedules.daily.expression: missing required key \"expression\"")));
   EXPECT_THAT(lines, ::testing::Contains(
-                         HasSubstr("p.yaml:5:22: schedules.daily.targets[1]: no source named \"missing\"")));
+                         HasSubstr("p.yaml:5:22: schedules.daily.targets[1]: no source or crawler named \"missing\"")));
   EXPECT_THAT(
       lines,
       ::testing::Contains(HasSubstr(
@@ -202,8 +202,8 @@ TEST(ConfigPipeline, NamesArePlainAndDistinct) {
       errors[0].to_string(),
       "p.yaml:6:3: sources.bad name: source names use letters, digits, '_', '-' and '.', got \"bad name\"");
   EXPECT_EQ(errors[1].to_string(),
-            "p.yaml:3:3: schedules.users: a source is also named \"users\"; schedules and sources need "
-            "distinct names");
+            "p.yaml:3:3: schedules.users: a source is also named \"users\"; schedules, sources and crawlers "
+            "need distinct names");
 }
 
 TEST(ConfigPipeline, Processors) {

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
+#include "catalog/catalog.h"
 #include "common/fs.h"
 #include "daemon/scheduler.h"
 #include "metastore/event_queue.h"
@@ -72,7 +74,7 @@ TEST_F(DaemonRuntime, UnknownNameIsAClearError) {
     rt.trigger("nope");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_THAT(std::string(e.what()), HasSubstr("no schedule or source named \"nope\""));
+    EXPECT_THAT(std::string(e.what()), HasSubstr("no schedule, source or crawler named \"nope\""));
   }
 }
 
@@ -261,6 +263,119 @@ TEST_F(DaemonProcessing, ACrashMidProcessingReprocessesToTheSameOutput) {
   storage::ListRequest request;
   request.prefix = "processed/";
   EXPECT_EQ(rt.objects().list("raw", request).objects.size(), 1u);
+}
+
+// The original batch pipeline with its Glue crawler and Athena: users flattened and filtered, posts
+// written into one Hive partition per raw file, a crawler over processed/ that runs on every change.
+constexpr char kCatalogPipeline[] = R"(processors:
+  users:
+    input: {bucket: raw, prefix: raw/users/, suffix: .json}
+    steps:
+      - flatten: {separator: "_"}
+      - filter: "id < 5"
+    output: {key: "processed/users/processed_{name}", format: jsonl}
+  posts:
+    input: {bucket: raw, prefix: raw/posts/, suffix: .json}
+    steps:
+      - select: [userId, id, title]
+    output: {key: "processed/posts/src={basename}/part.parquet", format: parquet}
+crawlers:
+  lake:
+    database: my_glue_database
+    targets: [s3://raw/processed/]
+query:
+  database: my_glue_database
+  output_location: s3://raw/athena/results/
+)";
+
+class DaemonCatalog : public DaemonRuntime {
+ protected:
+  config::Pipeline with_catalog() {
+    auto p = config::parse_pipeline(testing_util::pipeline_yaml(base()) + kCatalogPipeline,
+                                    dir_.path() / "p.yaml");
+    p.data_dir = dir_.path() / "data";
+    return p;
+  }
+};
+
+TEST_F(DaemonCatalog, OriginalBatchPipelineEndToEnd) {
+  Runtime rt(with_catalog());
+  ASSERT_EQ(rt.trigger("users").at(0).status, "succeeded");
+  auto runs = rt.process_pending();  // process, then the on_change crawl
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[1].source, "lake");
+  EXPECT_EQ(runs[1].status, "succeeded") << runs[1].error;
+
+  auto result = rt.query("SELECT * FROM my_glue_database.users ORDER BY id");
+  EXPECT_THAT(result.columns, ::testing::ElementsAre("id", "name", "username", "email", "address_street",
+                                                     "address_suite", "address_city", "address_zipcode",
+                                                     "address_geo_lat", "address_geo_lng", "phone", "website",
+                                                     "company_name", "company_catchphrase", "company_bs"));
+  ASSERT_EQ(result.rows.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(*result.rows[i][0], std::to_string(i + 1));
+  EXPECT_EQ(*result.rows[0][13], "Multi-layered client-server neural-net");
+
+  // The saved result is Athena's CSV: a header row and every field in double quotes.
+  const std::string csv = rt.objects().get("raw", "athena/results/" + result.query_id + ".csv");
+  std::istringstream lines(csv);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_THAT(rows[0], ::testing::StartsWith("\"id\",\"name\",\"username\",\"email\",\"address_street\","));
+  EXPECT_THAT(rows[1], ::testing::StartsWith("\"1\",\"Leanne Graham\",\"Bret\",\"Sincere@april.biz\","));
+  EXPECT_EQ(std::count(rows[1].begin(), rows[1].end(), '"'), 30);
+  auto history = rt.query_history(1);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].id, result.query_id);
+  EXPECT_EQ(history[0].state, "SUCCEEDED");
+  EXPECT_EQ(history[0].rows, 4u);
+}
+
+TEST_F(DaemonCatalog, PartitionsAddedByProcessingAreQueryableWithoutAFullCrawl) {
+  Runtime rt(with_catalog());
+  auto posts = nlohmann::json::parse(fixture_db())["posts"];
+  auto slice = [&](size_t from, size_t to) {
+    nlohmann::json out = nlohmann::json::array();
+    for (size_t i = from; i < to; ++i) out.push_back(posts[i]);
+    return out.dump();
+  };
+  rt.objects().put("raw", "raw/posts/a.json", slice(0, 30));
+  rt.objects().put("raw", "raw/posts/b.json", slice(30, 100));
+  rt.process_pending();
+  auto a = rt.query("SELECT count(*), min(id), max(id) FROM posts WHERE src = 'a'");
+  EXPECT_EQ(*a.rows[0][0], "30");
+  EXPECT_EQ(a.bytes_scanned, rt.objects().head("raw", "processed/posts/src=a/part.parquet")->size);
+  auto all = rt.query("SELECT count(*) FROM posts");
+  EXPECT_EQ(*all.rows[0][0], "100");
+  EXPECT_GT(all.bytes_scanned, a.bytes_scanned);
+
+  // A new raw object: processed into a new partition, catalogued incrementally, queryable at once.
+  rt.objects().put("raw", "raw/posts/c.json", slice(0, 5));
+  rt.process_pending();
+  auto c = rt.query("SELECT count(*) FROM posts WHERE src = 'c'");
+  EXPECT_EQ(*c.rows[0][0], "5");
+  EXPECT_EQ(rt.catalog().partitions("my_glue_database", "posts").size(), 3u);
+  for (const auto& run : rt.recent_runs(100))
+    if (run.kind == "crawl") {
+      EXPECT_EQ(run.trigger, "event");  // never a full crawl
+    }
+}
+
+TEST_F(DaemonCatalog, TriggerRunsACrawlerAndSchedulesMayTargetIt) {
+  Runtime rt(with_catalog());
+  rt.objects().put("raw", "processed/manual/x.json", "{\"a\": 1}\n");
+  auto runs = rt.trigger("lake");
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "succeeded") << runs[0].error;
+  EXPECT_EQ(runs[0].records, 1u);
+  EXPECT_TRUE(rt.catalog().table("my_glue_database", "manual").has_value());
+  EXPECT_EQ(*rt.query("SELECT a FROM manual").rows[0][0], "1");
+  try {
+    rt.query("DROP TABLE manual");
+    FAIL();
+  } catch (const query::QueryFailed& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("only SELECT"));
+  }
 }
 
 }  // namespace

@@ -7,3 +7,4 @@ bench/extract_batch.sh "$build" 20
 bench/stop_latency.sh "$build" 5
 "$build/bench/process_bench" 1000000 both
 "$build/bench/catalog_bench" 1000
+"$build/bench/delivery_bench" 1000000 2

@@ -211,6 +211,25 @@ int cmd_run(const Options& opt) {
     }
   });
 
+  // Delivery: every delivery stream is polled often enough for its buffer interval (at most 100 ms
+  // late), and what it writes raises ObjectCreated events for the processing loop.
+  std::thread delivering;
+  if (!runtime.pipeline().deliveries.empty()) {
+    delivering = std::thread([&] {
+      std::unique_lock lock(processing_mutex);
+      while (!processing_stop) {
+        lock.unlock();
+        try {
+          if (runtime.deliver() > 0) processing_wake.notify_all();
+        } catch (const std::exception& e) {
+          spdlog::error("delivery: {}", e.what());
+        }
+        lock.lock();
+        processing_wake.wait_for(lock, std::chrono::milliseconds(100), [&] { return processing_stop; });
+      }
+    });
+  }
+
   const int received = wait_for_stop_signal(signals);
   spdlog::info("sluice: {} received, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
   runtime.cancel();
@@ -222,6 +241,7 @@ int cmd_run(const Options& opt) {
   processing_wake.notify_all();
   worker.join();
   processing.join();
+  if (delivering.joinable()) delivering.join();
   api.stop();
   spdlog::info("sluice: stopped");
   return 0;

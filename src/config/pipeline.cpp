@@ -566,6 +566,118 @@ void parse_query(Reader& r, const YAML::Node& node, const std::set<std::string>&
   if (auto m = r.string_at(node, "memory_limit", "query", false)) query.memory_limit = *m;
 }
 
+// Sizes as written in pipeline files: 1048576, 512KiB, 5MiB, 1GiB.
+std::optional<uint64_t> parse_size(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 15) return std::nullopt;
+  const uint64_t value = std::stoull(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  if (unit.empty() || unit == "B") return value;
+  if (unit == "KiB" || unit == "KB") return value << 10;
+  if (unit == "MiB" || unit == "MB") return value << 20;
+  if (unit == "GiB" || unit == "GB") return value << 30;
+  return std::nullopt;
+}
+
+std::optional<uint64_t> size_at(Reader& r, const YAML::Node& map, std::string_view key,
+                                const std::string& path, uint64_t min, uint64_t max) {
+  auto text = r.string_at(map, key, path, false);
+  if (!text) return std::nullopt;
+  auto value = parse_size(*text);
+  const YAML::Node node = map[std::string(key)];
+  if (!value) {
+    r.error(node, Reader::child(path, key),
+            "expected a size like 1048576, 512KiB or 5MiB, got \"" + *text + "\"");
+    return std::nullopt;
+  }
+  if (*value < min || *value > max) {
+    r.error(node, Reader::child(path, key),
+            "expected a size from " + std::to_string(min) + " to " + std::to_string(max) + " bytes, got " +
+                std::to_string(*value));
+    return std::nullopt;
+  }
+  return value;
+}
+
+void parse_stream(Reader& r, const std::string& name, const YAML::Node& node, const std::string& path,
+                  stream::StreamConfig& s) {
+  s.name = name;
+  if (node.IsNull()) return;  // all defaults
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path,
+               {"shards", "fsync", "fsync_interval", "retention", "segment_bytes", "max_pending_bytes"});
+  if (auto v = r.int_at(node, "shards", path, 1, 64)) s.shards = static_cast<int>(*v);
+  if (auto f = r.string_at(node, "fsync", path, false)) {
+    if (*f == "always")
+      s.fsync = stream::StreamConfig::FsyncPolicy::kAlways;
+    else if (*f == "interval")
+      s.fsync = stream::StreamConfig::FsyncPolicy::kInterval;
+    else if (*f == "never")
+      s.fsync = stream::StreamConfig::FsyncPolicy::kNever;
+    else
+      r.error(node["fsync"], path + ".fsync", "expected one of always, interval, never, got \"" + *f + "\"");
+  }
+  if (auto v = r.duration_at(node, "fsync_interval", path, std::chrono::minutes(10))) s.fsync_interval = *v;
+  if (auto v = r.duration_at(node, "retention", path, std::chrono::hours(24 * 365))) s.retention = *v;
+  if (auto v = size_at(r, node, "segment_bytes", path, 1024, uint64_t{1} << 32)) s.segment_bytes = *v;
+  if (auto v = size_at(r, node, "max_pending_bytes", path, 1 << 20, uint64_t{1} << 34))
+    s.max_pending_bytes = static_cast<size_t>(*v);
+}
+
+void parse_delivery(Reader& r, const std::string& name, const YAML::Node& node, const std::string& path,
+                    const std::set<std::string>& buckets, const Pipeline& pipeline,
+                    delivery::DeliveryConfig& d) {
+  d.name = name;
+  if (!r.expect_map(node, path)) return;
+  r.check_keys(node, path, {"stream", "to", "error_prefix", "buffer", "compression", "delimiter"});
+  if (auto s = r.string_at(node, "stream", path, true)) {
+    d.stream = *s;
+    if (!pipeline.find_stream(*s))
+      r.error(node["stream"], path + ".stream", "no stream named \"" + *s + "\" is declared under streams:");
+  }
+  if (auto to = r.string_at(node, "to", path, true)) {
+    std::string why;
+    if (auto folder = parse_s3_folder(*to, why)) {
+      if (auto problem = declared_bucket_problem(folder->first, buckets); !problem.empty())
+        r.error(node["to"], path + ".to", problem);
+      d.bucket = folder->first;
+      // The prefix is kept as written (parse_s3_folder would add a '/'): Firehose appends names to it.
+      const std::string rest = to->substr(5 + folder->first.size());
+      d.prefix = rest.empty() ? "" : rest.substr(1);
+      if (auto bad = delivery::validate_prefix(d.prefix); !bad.empty())
+        r.error(node["to"], path + ".to", bad);
+    } else {
+      r.error(node["to"], path + ".to", why);
+    }
+  }
+  if (auto e = r.string_at(node, "error_prefix", path, false)) {
+    d.error_prefix = *e;
+    if (auto bad = delivery::validate_prefix(*e); !bad.empty())
+      r.error(node["error_prefix"], path + ".error_prefix", bad);
+  }
+  if (const YAML::Node buffer = node["buffer"]) {
+    const std::string p = path + ".buffer";
+    if (r.expect_map(buffer, p)) {
+      r.check_keys(buffer, p, {"size", "interval"});
+      if (auto v = size_at(r, buffer, "size", p, 1 << 20, 128 << 20)) d.buffer_bytes = *v;
+      if (auto v = r.duration_at(buffer, "interval", p, std::chrono::seconds(900))) d.buffer_interval = *v;
+    }
+  }
+  if (auto c = r.string_at(node, "compression", path, false)) {
+    if (*c == "none")
+      d.compression = delivery::Compression::kNone;
+    else if (*c == "gzip")
+      d.compression = delivery::Compression::kGzip;
+    else if (*c == "zstd")
+      d.compression = delivery::Compression::kZstd;
+    else
+      r.error(node["compression"], path + ".compression",
+              "expected one of none, gzip, zstd, got \"" + *c + "\"");
+  }
+  if (auto v = r.string_at(node, "delimiter", path, false)) d.delimiter = *v;
+}
+
 }  // namespace
 
 std::string Diagnostic::to_string() const {
@@ -608,6 +720,12 @@ const catalog::CrawlerConfig* Pipeline::find_crawler(std::string_view name) cons
   return nullptr;
 }
 
+const stream::StreamConfig* Pipeline::find_stream(std::string_view name) const {
+  for (const auto& s : streams)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
 const extract::SourceConfig* Pipeline::find_source(std::string_view name) const {
   for (const auto& s : sources)
     if (s.name == name) return &s;
@@ -639,7 +757,7 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
   }
   r.check_keys(root, "",
                {"version", "data_dir", "server", "buckets", "schedules", "sources", "processors", "crawlers",
-                "query"});
+                "query", "streams", "deliveries"});
   if (auto v = r.int_at(root, "version", "", 1, 1); !v && !root["version"]) {
     // version is optional; 1 is the only one.
   }
@@ -718,6 +836,27 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
     }
   }
 
+  if (const YAML::Node streams = root["streams"]; streams && r.expect_map(streams, "streams")) {
+    for (const auto& entry : streams) {
+      const std::string name = entry.first.Scalar();
+      const std::string p = "streams." + name;
+      if (!check_name(r, entry.first, p, "stream")) continue;
+      stream::StreamConfig config;
+      parse_stream(r, name, entry.second, p, config);
+      pipeline.streams.push_back(std::move(config));
+    }
+  }
+  if (const YAML::Node deliveries = root["deliveries"];
+      deliveries && r.expect_map(deliveries, "deliveries")) {
+    for (const auto& entry : deliveries) {
+      const std::string name = entry.first.Scalar();
+      const std::string p = "deliveries." + name;
+      if (!check_name(r, entry.first, p, "delivery")) continue;
+      delivery::DeliveryConfig config;
+      parse_delivery(r, name, entry.second, p, bucket_names, pipeline, config);
+      pipeline.deliveries.push_back(std::move(config));
+    }
+  }
   if (const YAML::Node crawlers = root["crawlers"]; crawlers && r.expect_map(crawlers, "crawlers")) {
     for (const auto& entry : crawlers) {
       const std::string name = entry.first.Scalar();

@@ -11,10 +11,12 @@
 
 #include "catalog/crawler.h"
 #include "common/error.h"
+#include "delivery/delivery.h"
 #include "extract/source_config.h"
 #include "process/processor.h"
 #include "query/engine.h"
 #include "schedule/schedule.h"
+#include "stream/stream.h"
 
 namespace sluice::config {
 
@@ -43,6 +45,8 @@ struct Pipeline {
   std::vector<extract::SourceConfig> sources;
   std::vector<process::ProcessorConfig> processors;
   std::vector<catalog::CrawlerConfig> crawlers;
+  std::vector<stream::StreamConfig> streams;
+  std::vector<delivery::DeliveryConfig> deliveries;
   query::QueryConfig
       query;  // default database: the first crawler's; results: s3://FIRST-BUCKET/athena/results/
   std::map<std::string, std::string> source_timezones;  // a source's own `timezone:`, when it sets one
@@ -51,6 +55,7 @@ struct Pipeline {
   const extract::SourceConfig* find_source(std::string_view name) const;
   const process::ProcessorConfig* find_processor(std::string_view name) const;
   const catalog::CrawlerConfig* find_crawler(std::string_view name) const;
+  const stream::StreamConfig* find_stream(std::string_view name) const;
   // The zone in which a source's key template is evaluated: that of the first schedule targeting it,
   // or UTC when none does.
   std::string timezone_for_source(std::string_view source) const;

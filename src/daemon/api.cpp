@@ -1,6 +1,7 @@
 #include "daemon/api.h"
 
 #include <arpa/inet.h>
+#include <simdjson.h>
 
 #include <charconv>
 
@@ -8,6 +9,8 @@
 #include "common/error.h"
 #include "metastore/run_log.h"
 #include "server/http_server.h"
+#include "storage/local_object_store.h"
+#include "stream/stream.h"
 
 namespace sluice::daemon {
 namespace {
@@ -123,6 +126,127 @@ nlohmann::json table_to_json(catalog::Catalog& catalog, const catalog::TableInfo
   return out;
 }
 
+namespace {
+
+constexpr size_t kMaxRecordBytes = 1 << 20;    // Kinesis: 1 MiB per record
+constexpr size_t kMaxRequestBytes = 5 << 20;   // and 5 MiB per PutRecords request
+constexpr size_t kMaxRecordsPerRequest = 500;  // and 500 records
+
+// A dotted field of a record as text (strings as they are, numbers and booleans as JSON).
+std::optional<std::string> scalar_field(simdjson::dom::element element, const std::string& path) {
+  size_t start = 0;
+  while (true) {
+    const auto dot = path.find('.', start);
+    simdjson::dom::object object;
+    if (element.get_object().get(object)) return std::nullopt;
+    if (object[path.substr(start, dot == std::string::npos ? std::string::npos : dot - start)].get(element))
+      return std::nullopt;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  if (element.is_string()) return std::string(element.get_string().value_unsafe());
+  if (element.is_number() || element.is_bool()) return simdjson::minify(element);
+  return std::nullopt;
+}
+
+// POST /v1/streams/{stream}/records: one JSON record, a JSON array of records, or NDJSON. Either the
+// whole request is written or nothing of it is.
+server::HttpResponse put_records(Runtime& runtime, const std::string& name,
+                                 const server::HttpRequest& request) {
+  if (!runtime.pipeline().find_stream(name)) return error_response(404, "no stream named \"" + name + "\"");
+  if (request.body.size() > kMaxRequestBytes) {
+    return error_response(413, "the request is " + std::to_string(request.body.size()) +
+                                   " bytes; at most 5 MiB (5242880 bytes) per request");
+  }
+  std::string key_header;
+  if (auto it = request.headers.find("X-Partition-Key"); it != request.headers.end()) key_header = it->second;
+  if (auto it = request.query.find("partition_key"); it != request.query.end()) key_header = it->second;
+  std::string key_field;
+  if (auto it = request.query.find("partition_key_field"); it != request.query.end()) key_field = it->second;
+  if (key_header.size() > 256) return error_response(400, "the partition key is longer than 256 bytes");
+
+  simdjson::dom::parser parser;
+  std::vector<stream::PutRecord> records;
+  auto add = [&](simdjson::dom::element element, size_t index) -> std::optional<server::HttpResponse> {
+    if (records.size() >= kMaxRecordsPerRequest) {
+      return error_response(413,
+                            "more than 500 records in one request (record " + std::to_string(index) + ")");
+    }
+    stream::PutRecord record;
+    record.data = simdjson::minify(element);
+    if (record.data.size() > kMaxRecordBytes) {
+      return error_response(413, "record " + std::to_string(index) + " is " +
+                                     std::to_string(record.data.size()) +
+                                     " bytes; at most 1 MiB (1048576 bytes) per record");
+    }
+    if (!key_field.empty()) {
+      auto key = scalar_field(element, key_field);
+      if (!key || key->empty() || key->size() > 256) {
+        return error_response(400, "record " + std::to_string(index) + " has no partition key field \"" +
+                                       key_field + "\" (a string or number of 1 to 256 bytes)");
+      }
+      record.partition_key = *key;
+    } else if (!key_header.empty()) {
+      record.partition_key = key_header;
+    } else {
+      record.partition_key = storage::md5_hex(record.data);  // spreads records over the shards
+    }
+    records.push_back(std::move(record));
+    return std::nullopt;
+  };
+  const auto first = request.body.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return error_response(400, "the body is empty; expected JSON records");
+  simdjson::padded_string body(request.body);
+  if (request.body[first] == '[') {
+    simdjson::dom::element root;
+    if (auto error = parser.parse(body).get(root)) {
+      return error_response(400,
+                            std::string("the body is not valid JSON: ") + simdjson::error_message(error));
+    }
+    simdjson::dom::array array;
+    if (root.get_array().get(array)) return error_response(400, "expected a JSON array of records");
+    size_t index = 0;
+    for (simdjson::dom::element element : array) {
+      if (auto failure = add(element, index++)) return *failure;
+    }
+  } else {
+    simdjson::dom::document_stream documents;
+    if (auto error = parser.parse_many(body, std::max<size_t>(body.size(), 1 << 20)).get(documents)) {
+      return error_response(400,
+                            std::string("the body is not valid JSON: ") + simdjson::error_message(error));
+    }
+    size_t index = 0;
+    for (auto it = documents.begin(); it != documents.end(); ++it) {
+      simdjson::dom::element element;
+      if (auto error = (*it).get(element)) {
+        return error_response(400, "record " + std::to_string(index) + " (byte " +
+                                       std::to_string(it.current_index()) +
+                                       ") is not valid JSON: " + simdjson::error_message(error));
+      }
+      if (auto failure = add(element, index++)) return *failure;
+    }
+    if (documents.truncated_bytes() > 0) {
+      return error_response(400, "record " + std::to_string(index) + " (byte " +
+                                     std::to_string(request.body.size() - documents.truncated_bytes()) +
+                                     ") is incomplete JSON");
+    }
+  }
+  if (records.empty()) return error_response(400, "no records in the body");
+  try {
+    auto results = runtime.put_records(name, records);
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : results)
+      out.push_back({{"shard_id", r.shard_id}, {"sequence_number", r.sequence_number}});
+    return json_response(200, {{"stream", name}, {"failed_record_count", 0}, {"records", out}});
+  } catch (const stream::Throttled& e) {
+    auto response = error_response(503, std::string(e.what()) + "; retry later");
+    response.headers["Retry-After"] = "1";
+    return response;
+  }
+}
+
+}  // namespace
+
 struct Api::Impl {
   Runtime& runtime;
   std::unique_ptr<server::HttpServer> http;
@@ -163,6 +287,12 @@ struct Api::Impl {
         ok = ok && run.status == "succeeded";
       }
       return json_response(ok ? 200 : 502, {{"runs", out}});
+    }
+    constexpr std::string_view kStreams = "/v1/streams/";
+    if (path.rfind(kStreams, 0) == 0 && path.size() > kStreams.size() + 8 &&
+        path.compare(path.size() - 8, 8, "/records") == 0) {
+      if (request.method != "POST") return error_response(405, "use POST");
+      return put_records(runtime, path.substr(kStreams.size(), path.size() - kStreams.size() - 8), request);
     }
     if (path == "/v1/query") {
       if (request.method != "POST") return error_response(405, "use POST");

@@ -14,6 +14,7 @@
 #include "catalog/metastore_catalog.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "delivery/metastore_progress.h"
 #include "extract/extractor.h"
 #include "metastore/event_queue.h"
 #include "metastore/metastore.h"
@@ -72,7 +73,14 @@ struct Runtime::Parts {
         objects(pipeline.data_dir / "objects", pipeline.buckets, &events, lock.owned()),
         catalog(db),
         queries(db),
-        engine(pipeline.query, catalog, objects, queries) {}
+        engine(pipeline.query, catalog, objects, queries),
+        delivery_progress(db) {
+    if (!lock.owned()) return;
+    streams = std::make_unique<stream::StreamStore>(pipeline.data_dir / "streams", pipeline.streams);
+    for (const auto& config : pipeline.deliveries)
+      deliveries.push_back(std::make_unique<delivery::Delivery>(config, streams->get(config.stream), objects,
+                                                                delivery_progress));
+  }
 
   OwnerLock lock;
   metastore::Metastore db;
@@ -83,7 +91,10 @@ struct Runtime::Parts {
   catalog::MetastoreCatalog catalog;
   query::QueryLog queries;
   query::QueryEngine engine;
-  std::vector<metastore::RunRecord> interrupted;  // found at open, to retry
+  delivery::MetastoreDeliveryProgress delivery_progress;
+  std::unique_ptr<stream::StreamStore> streams;                 // the owner's only
+  std::vector<std::unique_ptr<delivery::Delivery>> deliveries;  // before streams in destruction
+  std::vector<metastore::RunRecord> interrupted;                // found at open, to retry
 };
 
 namespace {
@@ -120,6 +131,39 @@ query::QueryResult Runtime::query(std::string_view sql, const std::string& datab
 }
 
 std::vector<query::QueryRecord> Runtime::query_history(int limit) { return parts_->queries.list(limit); }
+
+stream::Stream& Runtime::stream(std::string_view name) {
+  if (!parts_->streams) {
+    throw Error("the streams of " + pipeline_.data_dir.string() +
+                " are served by the process that owns it (the daemon)");
+  }
+  return parts_->streams->get(name);
+}
+
+std::vector<stream::PutResult> Runtime::put_records(std::string_view name,
+                                                    std::span<const stream::PutRecord> records) {
+  return stream(name).put(records);
+}
+
+uint64_t Runtime::deliver(TimePoint now, bool force) {
+  uint64_t delivered = 0;
+  for (auto& d : parts_->deliveries) {
+    try {
+      auto report = d->poll(now, force);
+      delivered += report.records;
+      if (!report.objects.empty()) {
+        spdlog::info(
+            "delivery {}: {} records ({} bytes) in {} objects{}", d->config().name, report.records,
+            report.bytes, report.objects.size(),
+            report.error_records ? ", " + std::to_string(report.error_records) + " to the error prefix" : "");
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("delivery {}: {} (will retry)", d->config().name, e.what());
+    }
+  }
+  if (parts_->streams) parts_->streams->enforce_retention(now);
+  return delivered;
+}
 
 std::vector<metastore::RunRecord> Runtime::recent_runs(int limit) { return parts_->runs.list(limit); }
 

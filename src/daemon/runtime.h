@@ -16,6 +16,7 @@
 #include "config/pipeline.h"
 #include "query/engine.h"
 #include "query/query_log.h"
+#include "stream/stream.h"
 
 namespace sluice::storage {
 class ObjectStore;
@@ -78,6 +79,14 @@ class Runtime {
 
   // A full crawl of one crawler, as a run of kind "crawl" (records = files read; warnings in error).
   RunSummary run_crawler(std::string_view name, std::string_view trigger, std::string_view schedule = {});
+
+  // Streams (Kinesis) and deliveries (Firehose). Only the owner of the data directory opens the
+  // streams; put_records throws Error elsewhere. deliver() polls every delivery once (see
+  // delivery::Delivery::poll) and returns how many records went into objects.
+  std::vector<stream::PutResult> put_records(std::string_view stream,
+                                             std::span<const stream::PutRecord> records);
+  stream::Stream& stream(std::string_view name);
+  uint64_t deliver(TimePoint now = now_ms(), bool force = false);
 
   // The Data Catalog and queries over it (Athena). query() throws query::QueryFailed.
   catalog::Catalog& catalog();

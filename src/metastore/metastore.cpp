@@ -112,6 +112,26 @@ constexpr const char* kMigrations[] = {
     );
     CREATE INDEX query_history_by_seq ON query_history(seq);
     )sql",
+    // 3: consumer checkpoints of streams, and each delivery's progress per shard.
+    R"sql(
+    CREATE TABLE stream_checkpoints (
+      stream TEXT NOT NULL,
+      consumer TEXT NOT NULL,
+      shard TEXT NOT NULL,
+      sequence_number TEXT NOT NULL,
+      updated_ms INTEGER NOT NULL,
+      PRIMARY KEY (stream, consumer, shard)
+    );
+    CREATE TABLE delivery_progress (
+      delivery TEXT NOT NULL,
+      shard TEXT NOT NULL,
+      delivered TEXT,                   -- last sequence number in a durable object
+      pending_first TEXT,               -- a batch begun and not yet committed
+      pending_last TEXT,
+      updated_ms INTEGER NOT NULL,
+      PRIMARY KEY (delivery, shard)
+    );
+    )sql",
 };
 
 }  // namespace

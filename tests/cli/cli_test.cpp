@@ -272,8 +272,10 @@ TEST_F(Cli, KillDuringProcessingReprocessesToTheSameOutput) {
   const auto clean_dir = dir_.path() / "clean";
   std::filesystem::create_directories(clean_dir);
   const auto clean_pipeline = clean_dir / "pipeline.yaml";
-  fs::write_file_atomic(clean_pipeline, "data_dir: ./data\nserver: {port: 0}\n" +
-                                            testing_util::pipeline_yaml(base()) + kSlowProcessing);
+  fs::write_file_atomic(clean_pipeline,
+                        "data_dir: ./data\nserver: {port: 0}\n" +
+                            testing_util::pipeline_yaml(base(), "none", "cron(0 0 1 1 ? 2199)") +
+                            kSlowProcessing);
   auto clean = sluice({"trigger", "users", "-p", clean_pipeline.string()});
   ASSERT_EQ(clean.code, 0) << clean.err;
   auto clean_files = files_under(clean_dir / "data/objects/raw/processed/users");
@@ -282,7 +284,8 @@ TEST_F(Cli, KillDuringProcessingReprocessesToTheSameOutput) {
   ASSERT_EQ(std::count(expected.begin(), expected.end(), '\n'), 10);
 
   fs::write_file_atomic(pipeline_, "data_dir: ./data\nserver: {port: 0}\n" +
-                                       testing_util::pipeline_yaml(base()) + kSlowProcessing);
+                                       testing_util::pipeline_yaml(base(), "none", "cron(0 0 1 1 ? 2199)") +
+                                       kSlowProcessing);
   auto daemon = start_daemon();
   const int port = daemon_port(*daemon);
   ASSERT_EQ(http_post("http://127.0.0.1:" + std::to_string(port) + "/v1/trigger/users"), 200);

@@ -1,20 +1,24 @@
 #include "daemon/runtime.h"
 
+#include <curl/curl.h>
 #include <date/date.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "catalog/catalog.h"
 #include "common/fs.h"
+#include "daemon/api.h"
 #include "daemon/scheduler.h"
 #include "metastore/event_queue.h"
 #include "metastore/metastore.h"
 #include "metastore/run_log.h"
 #include "storage/object_store.h"
+#include "stream/stream.h"
 #include "tests/common/temp_dir.h"
 #include "tests/daemon/test_pipeline.h"
 
@@ -376,6 +380,137 @@ TEST_F(DaemonCatalog, TriggerRunsACrawlerAndSchedulesMayTargetIt) {
   } catch (const query::QueryFailed& e) {
     EXPECT_THAT(std::string(e.what()), HasSubstr("only SELECT"));
   }
+}
+
+// The near-real-time path: random users posted to a stream, delivered by a Firehose-like delivery
+// into raw/random_users/, flattened by a processor, catalogued and queried.
+constexpr char kStreaming[] = R"(streams:
+  GETrandomUserAPI: {shards: 2}
+deliveries:
+  random-users:
+    stream: GETrandomUserAPI
+    to: s3://raw/raw/random_users/
+    buffer: {size: 1MiB, interval: 1s}
+processors:
+  random-users:
+    input: {bucket: raw, prefix: raw/random_users/}
+    steps:
+      - flatten
+    output: {key: "processed/random_users/{name}.jsonl"}
+crawlers:
+  lake:
+    database: my_glue_database
+    targets: [s3://raw/processed/]
+)";
+
+size_t write_all(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// POSTs `body`; returns {status, body}.
+std::pair<long, std::string> post(const std::string& url, const std::string& body,
+                                  const std::vector<std::string>& headers = {}) {
+  CURL* curl = curl_easy_init();
+  std::string response;
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_all);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  long status = 0;
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return {status, response};
+}
+
+class DaemonStreaming : public DaemonRuntime {
+ protected:
+  config::Pipeline streaming() {
+    auto p = config::parse_pipeline("server: {port: 0}\n" + testing_util::pipeline_yaml(base()) + kStreaming,
+                                    dir_.path() / "p.yaml");
+    p.data_dir = dir_.path() / "data";
+    return p;
+  }
+  uint64_t stream_records(Runtime& rt) {
+    uint64_t n = 0;
+    for (const auto& shard : rt.stream("GETrandomUserAPI").describe().shards)
+      if (shard.last_sequence_number)
+        n += stream::parse_sequence_number(*shard.last_sequence_number)->offset + 1;
+    return n;
+  }
+};
+
+TEST_F(DaemonStreaming, PostedRecordsAreDeliveredProcessedAndQueryable) {
+  Runtime rt(streaming());
+  Api api(rt);
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(api.port()) + "/v1/streams/GETrandomUserAPI/records";
+  auto users = nlohmann::json::parse(fixture_db())["users"];
+  std::string ndjson;
+  for (const auto& u : users) ndjson += u.dump() + "\n";
+  auto [status, body] = post(url + "?partition_key_field=username", ndjson);
+  ASSERT_EQ(status, 200) << body;
+  auto reply = nlohmann::json::parse(body);
+  ASSERT_EQ(reply["records"].size(), 10u);
+  EXPECT_EQ(reply["failed_record_count"], 0);
+  std::set<std::string> shards;
+  for (const auto& r : reply["records"]) shards.insert(r["shard_id"].get<std::string>());
+  EXPECT_EQ(shards.size(), 2u);  // usernames spread over both shards
+
+  EXPECT_EQ(rt.deliver(now_ms(), false), 0u);  // the 1 s buffer interval has not passed
+  EXPECT_EQ(rt.deliver(now_ms() + std::chrono::seconds(2), false), 10u);
+  rt.process_pending();
+  auto result = rt.query("SELECT id, address_geo_lat FROM random_users ORDER BY id");
+  ASSERT_EQ(result.rows.size(), 10u);
+  EXPECT_EQ(*result.rows[0][1], "-37.3159");
+  storage::ListRequest request;
+  request.prefix = "raw/random_users/";
+  auto delivered = rt.objects().list("raw", request).objects;
+  ASSERT_EQ(delivered.size(), 2u);  // one object per shard
+  EXPECT_THAT(delivered[0].key,
+              ::testing::MatchesRegex(
+                  "raw/random_users/[0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{2}/random-users-1-.*-shardId-.*"));
+}
+
+TEST_F(DaemonStreaming, IngestLimitsAndMalformedBodiesWriteNothing) {
+  Runtime rt(streaming());
+  Api api(rt);
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(api.port()) + "/v1/streams/GETrandomUserAPI/records";
+  auto expect = [&](const std::string& body, long code, const std::string& why,
+                    const std::string& query = "") {
+    auto [status, reply] = post(url + query, body);
+    EXPECT_EQ(status, code) << reply;
+    EXPECT_THAT(reply, HasSubstr(why));
+  };
+  expect("{\"a\": 1}\n{\"a\": ", 400, "record 1 (byte");
+  expect("[{\"a\": 1}, {\"a\": ]", 400, "not valid JSON");
+  expect("", 400, "empty");
+  std::string many;
+  for (int i = 0; i < 501; ++i) many += "{\"i\": " + std::to_string(i) + "}\n";
+  expect(many, 413, "more than 500 records");
+  expect("{\"big\": \"" + std::string((1 << 20) + 10, 'x') + "\"}", 413, "record 0 is");
+  std::string large;
+  for (int i = 0; i < 6; ++i) large += "{\"big\": \"" + std::string(1000 * 1000, 'x') + "\"}\n";
+  expect(large, 413, "at most 5 MiB");
+  expect("{\"a\": 1}\n{\"b\": 2}\n", 400, "record 1 has no partition key field", "?partition_key_field=a");
+  auto [status, reply] =
+      post("http://127.0.0.1:" + std::to_string(api.port()) + "/v1/streams/nope/records", "{}");
+  EXPECT_EQ(status, 404);
+  EXPECT_EQ(stream_records(rt), 0u);  // nothing of any refused request was written
+
+  auto [ok, body] = post(url, "[{\"a\": 1}, {\"a\": 2}]", {"X-Partition-Key: same"});
+  ASSERT_EQ(ok, 200) << body;
+  auto records = nlohmann::json::parse(body)["records"];
+  EXPECT_EQ(records[0]["shard_id"], records[1]["shard_id"]);  // one key, one shard
+  EXPECT_LT(records[0]["sequence_number"].get<std::string>(),
+            records[1]["sequence_number"].get<std::string>());
+  EXPECT_EQ(stream_records(rt), 2u);
 }
 
 }  // namespace

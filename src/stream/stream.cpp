@@ -1,0 +1,1029 @@
+// Stream: recovery on open, the group-commit writer thread, readers, retention. The format and the
+// guarantees are described in stream/stream.h.
+//
+// Threads and locks. Impl::mutex_ guards the put queue, pending_bytes_ and failure_. Each Shard::mutex
+// guards the shard's published state: the list of segments readers may use, each segment's
+// visible_bytes, index and arrival times, and visible_end. The writer thread alone owns the rest of a
+// Shard (open file, next offset, buffer) and a Segment's written_* fields; it publishes a group under
+// the shard mutex only after the group is durable as the policy requires, so readers never see an
+// unacknowledged record, and hold that mutex only to copy a few fields.
+#include "stream/stream.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "common/fs.h"
+#include "stream/segment.h"
+
+namespace sluice::stream {
+namespace {
+
+using internal::DecodedRecord;
+using internal::FileDescriptor;
+using internal::SegmentScanner;
+
+// A sparse index entry every 64 KiB of a segment: a positioned read scans at most that much.
+constexpr uint64_t kIndexEveryBytes = 64 * 1024;
+constexpr int64_t kUnknownArrival = INT64_MIN;
+constexpr size_t kSyncThreads = 8;
+constexpr int kMaxShards = 64;
+constexpr uint64_t kMinSegmentBytes = 1024;
+constexpr std::string_view kMetaFile = "stream.meta";
+constexpr std::string_view kSegmentSuffix = ".log";
+constexpr size_t kSegmentNameDigits = 20;
+
+std::string errno_text() { return std::strerror(errno); }
+
+std::string segment_file_name(uint64_t first_offset) {
+  std::string digits = std::to_string(first_offset);
+  return std::string(kSegmentNameDigits - digits.size(), '0') + digits + std::string(kSegmentSuffix);
+}
+
+std::optional<uint64_t> parse_segment_file_name(const std::string& name) {
+  if (name.size() != kSegmentNameDigits + kSegmentSuffix.size() || !name.ends_with(kSegmentSuffix)) {
+    return std::nullopt;
+  }
+  uint64_t value = 0;
+  for (size_t i = 0; i < kSegmentNameDigits; ++i) {
+    if (name[i] < '0' || name[i] > '9') return std::nullopt;
+    const uint64_t digit = static_cast<uint64_t>(name[i] - '0');
+    if (value > (UINT64_MAX - digit) / 10) return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+void validate_name(const std::string& name) {
+  const bool ok_chars = std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  });
+  if (name.empty() || name.size() > 128 || !ok_chars || name == "." || name == "..") {
+    throw Error("stream name '" + name + "' is not valid: it must be 1..128 characters of A-Z a-z 0-9 _ . -");
+  }
+}
+
+void validate_config(const StreamConfig& c) {
+  validate_name(c.name);
+  const std::string where = "stream '" + c.name + "': ";
+  if (c.shards < 1 || c.shards > kMaxShards) {
+    throw Error(where + "shards is " + std::to_string(c.shards) + "; it must be 1.." +
+                std::to_string(kMaxShards));
+  }
+  if (c.segment_bytes < kMinSegmentBytes) {
+    throw Error(where + "segment_bytes is " + std::to_string(c.segment_bytes) + "; it must be at least " +
+                std::to_string(kMinSegmentBytes));
+  }
+  if (c.fsync_interval.count() <= 0) throw Error(where + "fsync_interval must be positive");
+  if (c.retention.count() <= 0) throw Error(where + "retention must be positive");
+  if (c.max_pending_bytes == 0) throw Error(where + "max_pending_bytes must be positive");
+}
+
+struct IndexEntry {
+  uint64_t offset;     // the record expected at `byte`
+  uint64_t byte;       // where a scan may start
+  int64_t arrival_ms;  // that record's arrival (kUnknownArrival for the start-of-file entry of recovery)
+};
+
+struct Segment {
+  Segment(uint64_t first, std::filesystem::path p) : first_offset(first), path(std::move(p)) {}
+
+  const uint64_t first_offset;
+  const std::filesystem::path path;
+
+  // Guarded by Shard::mutex.
+  uint64_t visible_bytes = 0;  // readers read [0, visible_bytes)
+  bool indexed = false;        // `index` and the arrival times cover [0, visible_bytes)
+  std::vector<IndexEntry> index;
+  int64_t first_arrival_ms = kUnknownArrival;
+  int64_t newest_arrival_ms = kUnknownArrival;  // exact once indexed
+
+  // Writer thread only.
+  bool published = false;
+  uint64_t written_bytes = 0;
+  uint64_t last_index_byte = 0;
+  std::vector<IndexEntry> unpublished_index;
+  int64_t written_first_arrival_ms = kUnknownArrival;
+  int64_t written_newest_arrival_ms = kUnknownArrival;
+
+  // Readers open the file on first use, with their own descriptor (pread only).
+  std::mutex fd_mutex;
+  FileDescriptor read_fd;
+  // Serializes the one-time index build of a segment sealed by an earlier run.
+  std::mutex index_mutex;
+};
+
+struct Shard {
+  int index = 0;
+  std::string id;
+  std::filesystem::path dir;
+
+  mutable std::mutex mutex;
+  std::vector<std::shared_ptr<Segment>> segments;  // published, oldest first, never empty
+  uint64_t visible_end = 0;                        // one past the newest acknowledged offset
+
+  // Writer thread only (and the constructor, before the writer starts).
+  std::shared_ptr<Segment> active;
+  FileDescriptor active_fd;
+  uint64_t next_offset = 0;
+  int64_t last_arrival_ms = kUnknownArrival;
+  std::string buffer;                                    // encoded, not yet written
+  std::vector<std::shared_ptr<Segment>> group_segments;  // written or created by the current group
+  bool dirty = false;                                    // written since the last fdatasync
+};
+
+struct Request {
+  std::span<const PutRecord> records;
+  std::vector<int> shard_of;
+  std::vector<uint64_t> offsets;  // filled by the writer; the caller formats the results
+  size_t bytes = 0;
+  bool done = false;
+  std::string error;
+  std::condition_variable cv;
+};
+
+std::string describe_sequence(const Shard& s, uint64_t offset) {
+  return format_sequence_number(s.index, offset);
+}
+
+}  // namespace
+
+class Stream::Impl {
+ public:
+  Impl(std::filesystem::path dir, StreamConfig config, StreamHooks hooks);
+  ~Impl();
+
+  std::vector<PutResult> put(std::span<const PutRecord> records);
+  ShardPosition position(std::string_view shard_id, const StartingPosition& start) const;
+  ReadResult read(const ShardPosition& position, size_t max_records, size_t max_bytes) const;
+  size_t enforce_retention(TimePoint now);
+  StreamDescription describe() const;
+  std::vector<CorruptionReport> corruption_reports() const {
+    std::lock_guard lock(reports_mutex_);
+    return reports_;
+  }
+
+  const StreamConfig& config() const { return config_; }
+
+ private:
+  std::string where() const { return "stream '" + config_.name + "'"; }
+  void check_meta();
+  std::unique_ptr<Shard> open_shard(int index);
+  void recover_last_segment(Shard& s, const std::shared_ptr<Segment>& seg);
+  void create_segment(Shard& s, uint64_t first_offset);
+  void report(const Shard& s, const std::filesystem::path& file, uint64_t byte, uint64_t length,
+              bool truncated) const;
+
+  // Writer thread.
+  void writer_loop();
+  void write_group(const std::vector<Request*>& group, size_t group_bytes, bool& pending_released);
+  void roll(Shard& s);
+  void flush(Shard& s);
+  void sync_dirty();
+  void publish(Shard& s);
+  int64_t clock_ms() const { return (hooks_.clock ? hooks_.clock() : now_ms()).time_since_epoch().count(); }
+
+  // Readers.
+  const Shard& shard_at(int index) const;
+  int reader_fd(Segment& seg) const;
+  void ensure_indexed(const Shard& s, Segment& seg) const;
+  ShardPosition at_timestamp(const Shard& s, TimePoint t) const;
+  // Bad bytes that readers step over in published data (only older segments can have them; they
+  // are never truncated there).
+  SegmentScanner::BadRangeCallback bad_range_reporter(const Shard& s, const Segment& seg) const {
+    return
+        [this, &s, &seg](uint64_t byte, uint64_t length, bool) { report(s, seg.path, byte, length, false); };
+  }
+
+  const std::filesystem::path dir_;
+  const StreamConfig config_;
+  const StreamHooks hooks_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+
+  std::mutex mutex_;
+  std::condition_variable work_cv_;
+  std::vector<Request*> queue_;
+  size_t pending_bytes_ = 0;
+  bool stopping_ = false;
+  std::string failure_;  // set once an I/O error stopped the writer
+
+  // Writer thread only.
+  std::chrono::steady_clock::time_point last_sync_;
+  bool any_dirty_ = false;
+
+  mutable std::mutex reports_mutex_;
+  mutable std::vector<CorruptionReport> reports_;
+  std::mutex retention_mutex_;
+
+  std::thread writer_;  // last: started when everything else is ready
+};
+
+// ---- Open and recovery -----------------------------------------------------------------------
+
+Stream::Impl::Impl(std::filesystem::path dir, StreamConfig config, StreamHooks hooks)
+    : dir_(std::move(dir)), config_(std::move(config)), hooks_(std::move(hooks)) {
+  validate_config(config_);
+  check_meta();
+  for (int i = 0; i < config_.shards; ++i) shards_.push_back(open_shard(i));
+  last_sync_ = std::chrono::steady_clock::now();
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+Stream::Impl::~Impl() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+void Stream::Impl::check_meta() {
+  const auto meta = dir_ / kMetaFile;
+  std::error_code ec;
+  if (std::filesystem::exists(meta, ec)) {
+    const std::string text = fs::read_file(meta);
+    int shards = 0;
+    if (!text.starts_with("shards=") || std::sscanf(text.c_str() + 7, "%d", &shards) != 1) {
+      throw Error(where() + ": " + meta.string() +
+                  " is not 'shards=<n>'; it was damaged or not written by sluice");
+    }
+    if (shards != config_.shards) {
+      throw Error(where() + " in " + dir_.string() + " has " + std::to_string(shards) +
+                  " shards but the configuration asks for " + std::to_string(config_.shards) +
+                  "; resharding is not supported: keep shards: " + std::to_string(shards) +
+                  " or use a new stream name");
+    }
+    return;
+  }
+  if (std::filesystem::is_directory(dir_ / shard_id(0), ec)) {
+    throw Error(where() + ": " + dir_.string() + " has shard directories but no " + std::string(kMetaFile) +
+                "; restore it (\"shards=<n>\") or remove the directory");
+  }
+  fs::create_directories_durable(dir_);
+  fs::write_file_atomic(meta, "shards=" + std::to_string(config_.shards) + "\n");
+}
+
+void Stream::Impl::report(const Shard& s, const std::filesystem::path& file, uint64_t byte, uint64_t length,
+                          bool truncated) const {
+  {
+    // Readers meet the same bad bytes of an old segment on every pass; report them once.
+    std::lock_guard lock(reports_mutex_);
+    for (const auto& r : reports_) {
+      if (r.file == file && r.byte == byte) return;
+    }
+    reports_.push_back({s.id, file, byte, length, truncated});
+  }
+  if (truncated) {
+    spdlog::warn("{} {}: removed a torn or corrupted tail of {} bytes at byte {} of {} (never acknowledged)",
+                 where(), s.id, length, byte, file.string());
+  } else {
+    spdlog::warn("{} {}: skipped {} corrupted bytes at byte {} of {}; the records after them are kept",
+                 where(), s.id, length, byte, file.string());
+  }
+}
+
+std::unique_ptr<Shard> Stream::Impl::open_shard(int index) {
+  auto s = std::make_unique<Shard>();
+  s->index = index;
+  s->id = shard_id(index);
+  s->dir = dir_ / s->id;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(s->dir, ec)) fs::create_directories_durable(s->dir);
+
+  std::vector<std::pair<uint64_t, std::filesystem::path>> files;
+  for (const auto& entry : std::filesystem::directory_iterator(s->dir, ec)) {
+    if (auto first = parse_segment_file_name(entry.path().filename().string())) {
+      files.emplace_back(*first, entry.path());
+    }
+  }
+  if (ec) throw Error(where() + ": cannot list " + s->dir.string() + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) {
+    create_segment(*s, 0);
+    publish(*s);
+    return s;
+  }
+  for (size_t i = 0; i + 1 < files.size(); ++i) {
+    auto seg = std::make_shared<Segment>(files[i].first, files[i].second);
+    seg->visible_bytes = seg->written_bytes = std::filesystem::file_size(seg->path);
+    seg->published = true;
+    // The first record's arrival bounds the previous segment's newest one, which often spares
+    // retention from scanning that segment.
+    FileDescriptor fd(::open(seg->path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) throw Error(where() + ": cannot open " + seg->path.string() + ": " + errno_text());
+    SegmentScanner scanner(fd.get(), seg->path, 0, seg->visible_bytes, seg->first_offset);
+    if (auto first = scanner.next()) seg->first_arrival_ms = first->arrival_ms;
+    s->segments.push_back(std::move(seg));
+  }
+  auto last = std::make_shared<Segment>(files.back().first, files.back().second);
+  recover_last_segment(*s, last);
+  s->segments.push_back(last);
+  s->active = last;
+  last->published = true;
+  s->visible_end = s->next_offset;
+  // Arrival times must not go below what an earlier segment holds, even if the clock stepped back
+  // while the stream was closed and the last segment is empty.
+  if (s->last_arrival_ms == kUnknownArrival && s->segments.size() > 1) {
+    auto& prev = *s->segments[s->segments.size() - 2];
+    ensure_indexed(*s, prev);
+    s->last_arrival_ms = prev.newest_arrival_ms;
+  }
+  return s;
+}
+
+void Stream::Impl::recover_last_segment(Shard& s, const std::shared_ptr<Segment>& seg) {
+  FileDescriptor fd(::open(seg->path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid()) throw Error(where() + ": cannot open " + seg->path.string() + ": " + errno_text());
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw Error(where() + ": cannot stat " + seg->path.string());
+  const auto size = static_cast<uint64_t>(st.st_size);
+
+  struct Bad {
+    uint64_t byte, length;
+    bool at_end;
+  };
+  std::vector<Bad> bad;
+  SegmentScanner scanner(fd.get(), seg->path, 0, size, seg->first_offset,
+                         [&](uint64_t byte, uint64_t length, bool at_end) {
+                           bad.push_back({byte, length, at_end});
+                         });
+  seg->index.push_back({seg->first_offset, 0, kUnknownArrival});
+  uint64_t next_offset = seg->first_offset;
+  while (auto r = scanner.next()) {
+    if (r->byte - seg->index.back().byte >= kIndexEveryBytes)
+      seg->index.push_back({r->offset, r->byte, r->arrival_ms});
+    if (seg->first_arrival_ms == kUnknownArrival) seg->first_arrival_ms = r->arrival_ms;
+    seg->newest_arrival_ms = r->arrival_ms;
+    next_offset = r->offset + 1;
+  }
+  uint64_t good_end = size;
+  for (const auto& b : bad) {
+    report(s, seg->path, b.byte, b.length, b.at_end);
+    if (b.at_end) good_end = b.byte;
+  }
+  if (good_end < size) {
+    if (::ftruncate(fd.get(), static_cast<off_t>(good_end)) != 0) {
+      throw Error(where() + ": cannot truncate " + seg->path.string() + " to " + std::to_string(good_end) +
+                  " bytes: " + errno_text());
+    }
+    internal::datasync(fd.get(), seg->path);
+  }
+  seg->indexed = true;
+  seg->visible_bytes = seg->written_bytes = good_end;
+  seg->last_index_byte = seg->index.back().byte;
+  seg->written_first_arrival_ms = seg->first_arrival_ms;
+  seg->written_newest_arrival_ms = seg->newest_arrival_ms;
+  s.active_fd = std::move(fd);
+  s.next_offset = next_offset;
+  s.last_arrival_ms = seg->newest_arrival_ms;
+}
+
+// New segments are created durably — the file and its directory entry — before any record of them
+// is acknowledged, so recovery always finds the segment an acknowledged record is in.
+void Stream::Impl::create_segment(Shard& s, uint64_t first_offset) {
+  auto path = s.dir / segment_file_name(first_offset);
+  FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) throw Error(where() + ": cannot create segment " + path.string() + ": " + errno_text());
+  fs::fsync_dir(s.dir);
+  auto seg = std::make_shared<Segment>(first_offset, std::move(path));
+  seg->indexed = true;  // the writer indexes what it writes
+  s.active = seg;
+  s.active_fd = std::move(fd);
+  s.next_offset = first_offset;
+  s.group_segments.push_back(std::move(seg));
+}
+
+// ---- Writing ---------------------------------------------------------------------------------
+
+std::vector<PutResult> Stream::Impl::put(std::span<const PutRecord> records) {
+  if (records.empty()) return {};
+  Request request;
+  request.records = records;
+  request.shard_of.resize(records.size());
+  request.offsets.resize(records.size());
+  // Validation and MD5 run on the caller's thread, in parallel with other callers.
+  for (size_t i = 0; i < records.size(); ++i) {
+    const PutRecord& r = records[i];
+    auto at = [&] { return where() + ": record " + std::to_string(i) + ": "; };  // only on error
+    if (r.partition_key.empty() || r.partition_key.size() > internal::kMaxKeyBytes) {
+      throw Error(at() + "partition key is " + std::to_string(r.partition_key.size()) +
+                  " bytes; it must be 1..256 bytes");
+    }
+    if (r.data.size() > internal::kMaxDataBytes) {
+      throw Error(at() + "data is " + std::to_string(r.data.size()) + " bytes; the limit is 1048576 (1 MiB)");
+    }
+    HashKey key;
+    if (r.explicit_hash_key) {
+      auto parsed = parse_hash_key(*r.explicit_hash_key);
+      if (!parsed) {
+        throw Error(at() + "explicit hash key '" + r.explicit_hash_key->substr(0, 50) +
+                    "' is not a decimal integer in 0..2^128-1");
+      }
+      key = *parsed;
+    } else {
+      key = hash_key_for(r.partition_key);
+    }
+    request.shard_of[i] = shard_for_hash_key(key, config_.shards);
+    request.bytes += r.partition_key.size() + r.data.size();
+  }
+
+  std::unique_lock lock(mutex_);
+  if (!failure_.empty()) throw Error(where() + " stopped accepting writes after an I/O error: " + failure_);
+  if (stopping_) throw Error(where() + " is closing");
+  if (pending_bytes_ > 0 && pending_bytes_ + request.bytes > config_.max_pending_bytes) {
+    throw Throttled(where() + ": " + std::to_string(pending_bytes_) +
+                    " bytes are waiting to be written (limit " + std::to_string(config_.max_pending_bytes) +
+                    "); retry the batch of " + std::to_string(records.size()) + " records later");
+  }
+  pending_bytes_ += request.bytes;
+  queue_.push_back(&request);
+  work_cv_.notify_one();
+  request.cv.wait(lock, [&] { return request.done; });
+  if (!request.error.empty()) throw Error(where() + ": the batch was not written: " + request.error);
+  lock.unlock();
+  // Formatted here rather than on the writer thread, which every caller waits for.
+  std::vector<PutResult> results;
+  results.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    results.push_back(
+        {shard_id(request.shard_of[i]), format_sequence_number(request.shard_of[i], request.offsets[i])});
+  }
+  return results;
+}
+
+void Stream::Impl::writer_loop() {
+  std::vector<Request*> group;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    // kInterval: sync when the interval has passed, also under a steady load of puts.
+    if (config_.fsync == StreamConfig::FsyncPolicy::kInterval && any_dirty_ && failure_.empty() &&
+        std::chrono::steady_clock::now() >= last_sync_ + config_.fsync_interval) {
+      lock.unlock();
+      std::string error;
+      try {
+        sync_dirty();
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      lock.lock();
+      if (!error.empty()) {
+        spdlog::error("{}: {}; writes stop", where(), error);
+        failure_ = error;
+      }
+      continue;
+    }
+    if (queue_.empty()) {
+      if (stopping_) break;
+      auto ready = [&] { return !queue_.empty() || stopping_; };
+      if (config_.fsync == StreamConfig::FsyncPolicy::kInterval && any_dirty_ && failure_.empty()) {
+        work_cv_.wait_until(lock, last_sync_ + config_.fsync_interval, ready);
+      } else {
+        work_cv_.wait(lock, ready);
+      }
+      continue;
+    }
+    group.swap(queue_);
+    size_t group_bytes = 0;
+    for (const Request* r : group) group_bytes += r->bytes;
+    std::string error = failure_;
+    bool pending_released = false;
+    if (error.empty()) {
+      lock.unlock();
+      try {
+        if (hooks_.before_write) hooks_.before_write();
+        write_group(group, group_bytes, pending_released);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      lock.lock();
+      if (!error.empty()) {
+        spdlog::error("{}: {}; writes stop", where(), error);
+        failure_ = error;
+      }
+    }
+    if (!pending_released) pending_bytes_ -= group_bytes;
+    for (Request* r : group) {
+      r->error = error;
+      r->done = true;
+      r->cv.notify_one();  // under mutex_: the caller cannot return (and free r) before we let go
+    }
+    group.clear();
+  }
+  lock.unlock();
+  // Closing: make everything written durable whatever the policy.
+  if (failure_.empty()) {
+    try {
+      sync_dirty();
+    } catch (const std::exception& e) {
+      spdlog::error("{}: closing: {}", where(), e.what());
+    }
+  }
+}
+
+void Stream::Impl::write_group(const std::vector<Request*>& group, size_t group_bytes,
+                               bool& pending_released) {
+  const int64_t now = clock_ms();
+  std::vector<Shard*> touched;
+  for (Request* r : group) {
+    for (size_t i = 0; i < r->records.size(); ++i) {
+      Shard& s = *shards_[static_cast<size_t>(r->shard_of[i])];
+      const PutRecord& rec = r->records[i];
+      const uint64_t frame = internal::frame_bytes(rec.partition_key.size(), rec.data.size());
+      uint64_t at = s.active->written_bytes + s.buffer.size();
+      if (at > 0 && at + frame > config_.segment_bytes) {
+        roll(s);
+        at = 0;
+      }
+      Segment& seg = *s.active;
+      if (s.group_segments.empty() || s.group_segments.back() != s.active)
+        s.group_segments.push_back(s.active);
+      if (s.buffer.empty() && std::find(touched.begin(), touched.end(), &s) == touched.end()) {
+        touched.push_back(&s);
+      }
+      const int64_t arrival = std::max(now, s.last_arrival_ms);
+      s.last_arrival_ms = arrival;
+      if ((seg.index.empty() && seg.unpublished_index.empty()) ||
+          at - seg.last_index_byte >= kIndexEveryBytes) {
+        seg.unpublished_index.push_back({s.next_offset, at, arrival});
+        seg.last_index_byte = at;
+      }
+      if (seg.written_first_arrival_ms == kUnknownArrival) seg.written_first_arrival_ms = arrival;
+      seg.written_newest_arrival_ms = arrival;
+      internal::encode_record(s.buffer, s.next_offset, arrival, rec.partition_key, rec.data);
+      r->offsets[i] = s.next_offset;
+      ++s.next_offset;
+    }
+  }
+  for (Shard* s : touched) flush(*s);
+  if (hooks_.after_write) hooks_.after_write();
+  {
+    std::lock_guard lock(mutex_);
+    pending_bytes_ -= group_bytes;
+    pending_released = true;
+  }
+  if (config_.fsync == StreamConfig::FsyncPolicy::kAlways) {
+    // One fdatasync per shard covers every caller in the group. With several shards they run side by
+    // side (up to kSyncThreads at once): the file system commits them together, where one after
+    // the other would add up.
+    const size_t lanes = std::min(touched.size(), kSyncThreads);
+    auto sync_lane = [&touched, lanes](size_t lane) {
+      for (size_t i = lane; i < touched.size(); i += lanes) {
+        internal::datasync(touched[i]->active_fd.get(), touched[i]->active->path);
+      }
+    };
+    std::vector<std::future<void>> helpers;
+    for (size_t lane = 1; lane < lanes; ++lane)
+      helpers.push_back(std::async(std::launch::async, sync_lane, lane));
+    sync_lane(0);
+    for (auto& h : helpers) h.get();  // rethrows a helper's error
+    for (Shard* s : touched) s->dirty = false;
+    any_dirty_ = std::any_of(shards_.begin(), shards_.end(), [](const auto& s) { return s->dirty; });
+  }
+  for (Shard* s : touched) publish(*s);
+}
+
+void Stream::Impl::flush(Shard& s) {
+  if (s.buffer.empty()) return;
+  internal::pwrite_all(s.active_fd.get(), s.buffer, s.active->written_bytes, s.active->path);
+  s.active->written_bytes += s.buffer.size();
+  s.buffer.clear();
+  // Keep the buffer for the next group, but not the memory of one exceptionally large group.
+  if (s.buffer.capacity() > 8u << 20) s.buffer.shrink_to_fit();
+  s.dirty = true;
+  any_dirty_ = true;
+}
+
+// Seals the active segment — synced under every policy, so that only a shard's last segment can
+// ever end in a torn record — and starts the next one.
+void Stream::Impl::roll(Shard& s) {
+  flush(s);
+  internal::datasync(s.active_fd.get(), s.active->path);
+  s.dirty = false;
+  create_segment(s, s.next_offset);
+}
+
+void Stream::Impl::sync_dirty() {
+  for (auto& s : shards_) {
+    if (!s->dirty) continue;
+    internal::datasync(s->active_fd.get(), s->active->path);
+    s->dirty = false;
+  }
+  any_dirty_ = false;
+  last_sync_ = std::chrono::steady_clock::now();
+}
+
+void Stream::Impl::publish(Shard& s) {
+  std::lock_guard lock(s.mutex);
+  for (auto& seg : s.group_segments) {
+    seg->visible_bytes = seg->written_bytes;
+    seg->index.insert(seg->index.end(), seg->unpublished_index.begin(), seg->unpublished_index.end());
+    seg->unpublished_index.clear();
+    seg->first_arrival_ms = seg->written_first_arrival_ms;
+    seg->newest_arrival_ms = seg->written_newest_arrival_ms;
+    if (!seg->published) {
+      seg->published = true;
+      s.segments.push_back(seg);
+    }
+  }
+  s.group_segments.clear();
+  s.visible_end = s.next_offset;
+}
+
+// ---- Reading ---------------------------------------------------------------------------------
+
+const Shard& Stream::Impl::shard_at(int index) const {
+  if (index < 0 || index >= config_.shards) {
+    throw Error(where() + " has no shard " + std::to_string(index) + " (it has " +
+                std::to_string(config_.shards) + ")");
+  }
+  return *shards_[static_cast<size_t>(index)];
+}
+
+int Stream::Impl::reader_fd(Segment& seg) const {
+  std::lock_guard lock(seg.fd_mutex);
+  if (!seg.read_fd.valid()) {
+    FileDescriptor fd(::open(seg.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+      if (errno == ENOENT) {
+        throw Trimmed(where() + ": segment " + seg.path.filename().string() +
+                      " was deleted by retention while being read; the position was trimmed");
+      }
+      throw Error(where() + ": cannot open " + seg.path.string() + ": " + errno_text());
+    }
+    seg.read_fd = std::move(fd);
+  }
+  return seg.read_fd.get();
+}
+
+// Segments sealed by an earlier run are indexed on first use, by one scan.
+void Stream::Impl::ensure_indexed(const Shard& s, Segment& seg) const {
+  std::lock_guard build(seg.index_mutex);
+  uint64_t visible;
+  {
+    std::lock_guard lock(s.mutex);
+    if (seg.indexed) return;
+    visible = seg.visible_bytes;
+  }
+  const int fd = reader_fd(seg);
+  std::vector<IndexEntry> index{{seg.first_offset, 0, kUnknownArrival}};
+  int64_t first = kUnknownArrival, newest = kUnknownArrival;
+  SegmentScanner scanner(fd, seg.path, 0, visible, seg.first_offset, bad_range_reporter(s, seg));
+  while (auto r = scanner.next()) {
+    if (r->byte - index.back().byte >= kIndexEveryBytes) index.push_back({r->offset, r->byte, r->arrival_ms});
+    if (first == kUnknownArrival) first = r->arrival_ms;
+    newest = r->arrival_ms;
+  }
+  std::lock_guard lock(s.mutex);
+  seg.index = std::move(index);
+  seg.first_arrival_ms = first;
+  seg.newest_arrival_ms = newest;
+  seg.indexed = true;
+}
+
+ShardPosition Stream::Impl::position(std::string_view id, const StartingPosition& start) const {
+  const auto index = shard_index_of(id);
+  if (!index || *index >= config_.shards) {
+    throw Error(where() + " has no shard '" + std::string(id.substr(0, 64)) + "' (its shards are " +
+                shard_id(0) + ".." + shard_id(config_.shards - 1) + ")");
+  }
+  const Shard& s = *shards_[static_cast<size_t>(*index)];
+  switch (start.type) {
+    case IteratorType::kTrimHorizon: {
+      std::lock_guard lock(s.mutex);
+      const auto& first = *s.segments.front();
+      return {s.index, first.first_offset, first.first_offset, 0};
+    }
+    case IteratorType::kLatest: {
+      std::lock_guard lock(s.mutex);
+      const auto& last = *s.segments.back();
+      return {s.index, s.visible_end, last.first_offset, last.visible_bytes};
+    }
+    case IteratorType::kAtTimestamp:
+      return at_timestamp(s, start.timestamp);
+    case IteratorType::kAtSequenceNumber:
+    case IteratorType::kAfterSequenceNumber:
+      break;
+  }
+  const auto seq = parse_sequence_number(start.sequence_number);
+  const std::string quoted = "sequence number '" + start.sequence_number.substr(0, 64) + "'";
+  if (!seq) throw Error(where() + ": " + quoted + " is not a sluice sequence number (25 digits)");
+  if (seq->shard != s.index) {
+    throw Error(where() + ": " + quoted + " belongs to " + shard_id(seq->shard) + ", not " + s.id);
+  }
+  const bool after = start.type == IteratorType::kAfterSequenceNumber;
+  std::lock_guard lock(s.mutex);
+  const uint64_t horizon = s.segments.front()->first_offset;
+  if (seq->offset >= s.visible_end) {
+    throw Error(where() + " " + s.id + ": " + quoted + " has not been written (the newest is " +
+                (s.visible_end > 0 ? describe_sequence(s, s.visible_end - 1) : std::string("none")) + ")");
+  }
+  const uint64_t offset = seq->offset + (after ? 1 : 0);
+  if (offset < horizon) {
+    throw Trimmed(where() + " " + s.id + ": " + quoted +
+                  " was trimmed by retention; the oldest retained is " + describe_sequence(s, horizon));
+  }
+  return {s.index, offset};
+}
+
+ShardPosition Stream::Impl::at_timestamp(const Shard& s, TimePoint t) const {
+  const int64_t t_ms = t.time_since_epoch().count();
+  struct Part {
+    std::shared_ptr<Segment> seg;
+    uint64_t visible;
+    int64_t first_arrival_ms;
+  };
+  std::vector<Part> parts;
+  uint64_t end;
+  {
+    std::lock_guard lock(s.mutex);
+    for (const auto& seg : s.segments) parts.push_back({seg, seg->visible_bytes, seg->first_arrival_ms});
+    end = s.visible_end;
+  }
+  // Arrival times never decrease within a shard: the record is in the last segment that starts
+  // before t, or it is the first record of the segment after it.
+  size_t k = parts.size();
+  while (k > 0 && parts[k - 1].first_arrival_ms >= t_ms) --k;
+  if (k == 0) return {s.index, parts[0].seg->first_offset, parts[0].seg->first_offset, 0};
+  Segment& seg = *parts[k - 1].seg;
+  ensure_indexed(s, seg);
+  IndexEntry from{seg.first_offset, 0, kUnknownArrival};
+  {
+    std::lock_guard lock(s.mutex);
+    for (const auto& e : seg.index) {
+      if (e.byte >= parts[k - 1].visible || e.arrival_ms >= t_ms) break;
+      from = e;
+    }
+  }
+  SegmentScanner scanner(reader_fd(seg), seg.path, from.byte, parts[k - 1].visible, from.offset,
+                         bad_range_reporter(s, seg));
+  while (auto r = scanner.next()) {
+    if (r->arrival_ms >= t_ms) return {s.index, r->offset, seg.first_offset, r->byte};
+  }
+  if (k < parts.size()) return {s.index, parts[k].seg->first_offset, parts[k].seg->first_offset, 0};
+  return {s.index, end, seg.first_offset, parts[k - 1].visible};
+}
+
+ReadResult Stream::Impl::read(const ShardPosition& position, size_t max_records, size_t max_bytes) const {
+  const Shard& s = shard_at(position.shard);
+  if (max_records == 0) throw Error(where() + ": max_records must be at least 1");
+  const uint64_t target = position.offset;
+  struct Part {
+    std::shared_ptr<Segment> seg;
+    uint64_t visible;
+  };
+  std::vector<Part> parts;
+  uint64_t end;
+  {
+    std::lock_guard lock(s.mutex);
+    const uint64_t horizon = s.segments.front()->first_offset;
+    end = s.visible_end;
+    if (target < horizon) {
+      throw Trimmed(where() + " " + s.id + ": the position at " + describe_sequence(s, target) +
+                    " was trimmed by retention; the oldest retained is " + describe_sequence(s, horizon));
+    }
+    if (target > end) {
+      throw Error(where() + " " + s.id + ": the position at " + describe_sequence(s, target) +
+                  " is past the newest record; it does not come from this stream");
+    }
+    if (target == end) return {{}, position, 0};
+    auto it = std::upper_bound(s.segments.begin(), s.segments.end(), target,
+                               [](uint64_t off, const auto& seg) { return off < seg->first_offset; });
+    for (--it; it != s.segments.end(); ++it) parts.push_back({*it, (*it)->visible_bytes});
+  }
+
+  ReadResult out;
+  out.next = position;
+  size_t bytes = 0;
+  bool full = false;
+  // Returns false when the record does not fit (it is left for the next read).
+  auto take = [&](const Segment& seg, const DecodedRecord& r) {
+    if (r.offset < target) return true;
+    const size_t size = r.key.size() + r.data.size();
+    if (!out.records.empty() && bytes + size > max_bytes) return false;
+    bytes += size;
+    out.records.push_back({describe_sequence(s, r.offset), TimePoint(std::chrono::milliseconds(r.arrival_ms)),
+                           std::string(r.key), std::string(r.data)});
+    out.next = {s.index, r.offset + 1, seg.first_offset, r.byte + r.frame_bytes};
+    return out.records.size() < max_records && bytes < max_bytes;
+  };
+  for (size_t k = 0; k < parts.size() && !full; ++k) {
+    Segment& seg = *parts[k].seg;
+    const uint64_t visible = parts[k].visible;
+    const int fd = reader_fd(seg);
+    std::optional<SegmentScanner> scanner;
+    if (k == 0 && position.hint_segment == seg.first_offset && position.hint_byte < visible) {
+      scanner.emplace(fd, seg.path, position.hint_byte, visible, target, bad_range_reporter(s, seg));
+      if (auto r = scanner->decode_at_begin()) {
+        full = !take(seg, *r);
+      } else {
+        scanner.reset();  // a stale or foreign hint: use the index
+      }
+    }
+    if (!scanner) {
+      uint64_t begin = 0, expected = seg.first_offset;
+      if (k == 0) {
+        ensure_indexed(s, seg);
+        std::lock_guard lock(s.mutex);
+        for (const auto& e : seg.index) {
+          if (e.offset > target || e.byte >= visible) break;
+          begin = e.byte;
+          expected = e.offset;
+        }
+      }
+      scanner.emplace(fd, seg.path, begin, visible, expected, bad_range_reporter(s, seg));
+    }
+    while (!full) {
+      auto r = scanner->next();
+      if (!r) break;
+      full = !take(seg, *r);
+    }
+    if (!full && k + 1 == parts.size()) {
+      // Everything acknowledged was scanned; only skipped corrupt records can lie in between.
+      out.next = {s.index, end, seg.first_offset, visible};
+    }
+  }
+  out.behind_latest = end - out.next.offset;
+  return out;
+}
+
+// ---- Retention and description ---------------------------------------------------------------
+
+size_t Stream::Impl::enforce_retention(TimePoint now) {
+  std::lock_guard guard(retention_mutex_);
+  const int64_t cutoff = (now - config_.retention).time_since_epoch().count();
+  size_t total = 0;
+  for (auto& shard : shards_) {
+    Shard& s = *shard;
+    size_t deleted = 0;
+    for (;;) {
+      std::shared_ptr<Segment> seg;
+      int64_t newest, next_first;
+      bool exact;
+      {
+        std::lock_guard lock(s.mutex);
+        if (s.segments.size() < 2) break;  // the last segment is the active one
+        seg = s.segments[0];
+        exact = seg->indexed;
+        newest = seg->newest_arrival_ms;
+        next_first = s.segments[1]->first_arrival_ms;
+      }
+      if (!exact) {
+        // The next segment's first arrival is an upper bound of this one's newest; scan only
+        // when the bound is not old enough.
+        if (next_first != kUnknownArrival && next_first < cutoff) {
+          newest = next_first;
+        } else {
+          ensure_indexed(s, *seg);
+          std::lock_guard lock(s.mutex);
+          newest = seg->newest_arrival_ms;  // kUnknownArrival: no good record, nothing to keep
+        }
+      }
+      if (newest >= cutoff) break;
+      {
+        std::lock_guard lock(s.mutex);
+        s.segments.erase(s.segments.begin());
+      }
+      // Readers holding the segment keep reading through their open descriptor.
+      std::error_code ec;
+      std::filesystem::remove(seg->path, ec);
+      if (ec)
+        throw Error(where() + ": cannot delete expired segment " + seg->path.string() + ": " + ec.message());
+      ++deleted;
+    }
+    if (deleted > 0) {
+      fs::fsync_dir(s.dir);
+      spdlog::info("{} {}: retention deleted {} segment(s)", where(), s.id, deleted);
+    }
+    total += deleted;
+  }
+  return total;
+}
+
+StreamDescription Stream::Impl::describe() const {
+  StreamDescription d;
+  d.name = config_.name;
+  d.config = config_;
+  for (const auto& shard : shards_) {
+    const Shard& s = *shard;
+    ShardDescription sd;
+    sd.shard_id = s.id;
+    const auto range = shard_hash_range(s.index, config_.shards);
+    sd.starting_hash_key = hash_key_to_string(range.starting);
+    sd.ending_hash_key = hash_key_to_string(range.ending);
+    std::lock_guard lock(s.mutex);
+    const uint64_t horizon = s.segments.front()->first_offset;
+    if (s.visible_end > horizon) {
+      sd.first_sequence_number = describe_sequence(s, horizon);
+      sd.last_sequence_number = describe_sequence(s, s.visible_end - 1);
+      sd.records_approx = s.visible_end - horizon;
+    }
+    for (const auto& seg : s.segments) sd.bytes += seg->visible_bytes;
+    sd.segments = s.segments.size();
+    d.shards.push_back(std::move(sd));
+  }
+  return d;
+}
+
+// ---- Stream ----------------------------------------------------------------------------------
+
+Stream::Stream(std::filesystem::path dir, StreamConfig config, StreamHooks hooks)
+    : impl_(std::make_unique<Impl>(std::move(dir), std::move(config), std::move(hooks))) {}
+Stream::~Stream() = default;
+const StreamConfig& Stream::config() const { return impl_->config(); }
+const std::string& Stream::name() const { return impl_->config().name; }
+std::vector<PutResult> Stream::put(std::span<const PutRecord> records) { return impl_->put(records); }
+ShardPosition Stream::position(std::string_view shard_id, const StartingPosition& start) const {
+  return impl_->position(shard_id, start);
+}
+ReadResult Stream::read(const ShardPosition& position, size_t max_records, size_t max_bytes) const {
+  return impl_->read(position, max_records, max_bytes);
+}
+size_t Stream::enforce_retention(TimePoint now) { return impl_->enforce_retention(now); }
+StreamDescription Stream::describe() const { return impl_->describe(); }
+std::vector<CorruptionReport> Stream::corruption_reports() const { return impl_->corruption_reports(); }
+
+// ---- StreamStore -----------------------------------------------------------------------------
+
+StreamStore::StreamStore(std::filesystem::path root, const std::vector<StreamConfig>& configs,
+                         StreamHooks hooks)
+    : root_(std::move(root)) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(root_, ec)) fs::create_directories_durable(root_);
+  for (const auto& c : configs) {
+    validate_name(c.name);  // before it becomes a path
+    if (streams_.contains(c.name)) throw Error("two streams are named '" + c.name + "'");
+    streams_.emplace(c.name, std::make_unique<Stream>(root_ / c.name, c, hooks));
+  }
+}
+
+Stream& StreamStore::get(std::string_view name) {
+  auto it = streams_.find(name);
+  if (it == streams_.end())
+    throw StreamNotFound("no stream named '" + std::string(name.substr(0, 128)) + "'");
+  return *it->second;
+}
+
+const Stream& StreamStore::get(std::string_view name) const {
+  auto it = streams_.find(name);
+  if (it == streams_.end())
+    throw StreamNotFound("no stream named '" + std::string(name.substr(0, 128)) + "'");
+  return *it->second;
+}
+
+std::vector<std::string> StreamStore::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, _] : streams_) out.push_back(name);
+  return out;
+}
+
+std::vector<StreamDescription> StreamStore::describe() const {
+  std::vector<StreamDescription> out;
+  for (const auto& [_, stream] : streams_) out.push_back(stream->describe());
+  return out;
+}
+
+size_t StreamStore::enforce_retention(TimePoint now) {
+  size_t total = 0;
+  for (auto& [_, stream] : streams_) total += stream->enforce_retention(now);
+  return total;
+}
+
+// ---- Checkpoints -----------------------------------------------------------------------------
+
+namespace {
+std::string checkpoint_key(std::string_view stream, std::string_view consumer, std::string_view shard) {
+  std::string key;
+  key.append(stream).push_back('\0');
+  key.append(consumer).push_back('\0');
+  key.append(shard);
+  return key;
+}
+}  // namespace
+
+std::optional<std::string> InMemoryCheckpointStore::load(std::string_view stream, std::string_view consumer,
+                                                         std::string_view shard_id) {
+  std::lock_guard lock(mutex_);
+  auto it = checkpoints_.find(checkpoint_key(stream, consumer, shard_id));
+  if (it == checkpoints_.end()) return std::nullopt;
+  return it->second;
+}
+
+void InMemoryCheckpointStore::save(std::string_view stream, std::string_view consumer,
+                                   std::string_view shard_id, std::string_view sequence_number) {
+  std::lock_guard lock(mutex_);
+  checkpoints_[checkpoint_key(stream, consumer, shard_id)] = std::string(sequence_number);
+}
+
+}  // namespace sluice::stream

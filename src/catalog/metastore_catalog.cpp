@@ -10,9 +10,6 @@ namespace {
 
 using metastore::Statement;
 
-int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint from_ms(int64_t v) { return TimePoint(std::chrono::milliseconds(v)); }
-
 std::vector<std::string> string_list(const std::string& json) {
   return nlohmann::json::parse(json).get<std::vector<std::string>>();
 }
@@ -32,8 +29,8 @@ TableInfo read_table(const Statement& s) {
   t.partition_keys = string_list(s.column_text(6));
   t.version = static_cast<int>(s.column_int64(7));
   t.crawler = s.column_text(8);
-  t.created = from_ms(s.column_int64(9));
-  t.updated = from_ms(s.column_int64(10));
+  t.created = from_epoch_ms(s.column_int64(9));
+  t.updated = from_epoch_ms(s.column_int64(10));
   return t;
 }
 
@@ -94,7 +91,7 @@ void MetastoreCatalog::create_database(const std::string& name) {
   db_.transaction([&] {
     Statement(db_, "INSERT OR IGNORE INTO catalog_databases (name, created_ms) VALUES (?, ?)")
         .bind(1, name)
-        .bind(2, ms(now_ms()))
+        .bind(2, to_epoch_ms(now_ms()))
         .run();
   });
 }
@@ -129,7 +126,7 @@ std::vector<TableVersion> MetastoreCatalog::versions(const std::string& database
     v.columns = columns_from_json(nlohmann::json::parse(s.column_text(1)));
     v.partition_keys = string_list(s.column_text(2));
     v.changes = string_list(s.column_text(3));
-    v.time = from_ms(s.column_int64(4));
+    v.time = from_epoch_ms(s.column_int64(4));
     out.push_back(std::move(v));
   }
   return out;
@@ -181,7 +178,7 @@ std::vector<PartitionInfo> MetastoreCatalog::partitions(const std::string& datab
 int MetastoreCatalog::commit(const TableUpdate& update) {
   const TableInfo& t = update.table;
   return db_.transaction([&] {
-    const int64_t now = ms(now_ms());
+    const int64_t now = to_epoch_ms(now_ms());
     Statement(db_, "INSERT OR IGNORE INTO catalog_databases (name, created_ms) VALUES (?, ?)")
         .bind(1, t.database)
         .bind(2, now)

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "sql/duckdb.h"
 
 namespace sluice::catalog {
 namespace {
@@ -38,15 +39,6 @@ std::string upper(std::string_view text) {
   for (char& c : out)
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   return out;
-}
-
-std::string quote_identifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
 }
 
 // Recursive-descent parser of DuckDB type names.
@@ -364,7 +356,7 @@ std::string duckdb_type(const Type& type) {
       if (type.fields.empty()) return "VARCHAR";  // {}: nothing to read into
       std::string out = "STRUCT(";
       for (size_t i = 0; i < type.fields.size(); ++i)
-        out += (i ? ", " : "") + quote_identifier(type.fields[i].source) + " " +
+        out += (i ? ", " : "") + sql::quote_identifier(type.fields[i].source) + " " +
                duckdb_type(type.fields[i].type);
       return out + ")";
     }

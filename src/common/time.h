@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@ std::string format_iso8601_utc(TimePoint t);
 
 // Parses what format_iso8601_utc writes (and the same without fraction). nullopt when malformed.
 std::optional<TimePoint> parse_iso8601_utc(std::string_view text);
+
+// Milliseconds since the epoch, the form the metastore stores times in, and back.
+inline int64_t to_epoch_ms(TimePoint t) { return t.time_since_epoch().count(); }
+inline TimePoint from_epoch_ms(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
 
 inline TimePoint now_ms() { return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now()); }
 

@@ -34,6 +34,16 @@ server::HttpResponse error_response(int status, const std::string& message) {
   return json_response(status, {{"error", message}});
 }
 
+// ?limit=N of the listing endpoints: 1..100000; a 400 response when malformed.
+std::optional<server::HttpResponse> limit_of(const server::HttpRequest& request, int& limit) {
+  auto it = request.query.find("limit");
+  if (it == request.query.end()) return std::nullopt;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || limit < 1 || limit > 100000)
+    return error_response(400, "limit must be an integer from 1 to 100000, got \"" + it->second + "\"");
+  return std::nullopt;
+}
+
 }  // namespace
 
 nlohmann::json run_to_json(const metastore::RunRecord& r) {
@@ -260,13 +270,7 @@ struct Api::Impl {
     if (path == "/v1/runs") {
       if (request.method != "GET") return error_response(405, "use GET");
       int limit = 20;
-      if (auto it = request.query.find("limit"); it != request.query.end()) {
-        auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
-        if (ec != std::errc() || end != it->second.data() + it->second.size() || limit < 1 ||
-            limit > 100000) {
-          return error_response(400, "limit must be an integer from 1 to 100000, got \"" + it->second + "\"");
-        }
-      }
+      if (auto bad = limit_of(request, limit)) return *bad;
       nlohmann::json out = nlohmann::json::array();
       for (const auto& run : runtime.recent_runs(limit)) out.push_back(run_to_json(run));
       return json_response(200, out);
@@ -318,11 +322,7 @@ struct Api::Impl {
     if (path == "/v1/queries") {
       if (request.method != "GET") return error_response(405, "use GET");
       int limit = 20;
-      if (auto it = request.query.find("limit"); it != request.query.end()) {
-        auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), limit);
-        if (ec != std::errc() || end != it->second.data() + it->second.size() || limit < 1 || limit > 100000)
-          return error_response(400, "limit must be an integer from 1 to 100000, got \"" + it->second + "\"");
-      }
+      if (auto bad = limit_of(request, limit)) return *bad;
       nlohmann::json out = nlohmann::json::array();
       for (const auto& q : runtime.query_history(limit)) out.push_back(query_record_to_json(q));
       return json_response(200, out);

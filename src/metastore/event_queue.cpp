@@ -6,9 +6,6 @@
 namespace sluice::metastore {
 namespace {
 
-int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint from_ms(int64_t v) { return TimePoint(std::chrono::milliseconds(v)); }
-
 storage::ObjectEvent read_event(const Statement& s, int first) {
   storage::ObjectEvent e;
   e.event_name = s.column_text(first);
@@ -16,7 +13,7 @@ storage::ObjectEvent read_event(const Statement& s, int first) {
   e.key = s.column_text(first + 2);
   e.size = static_cast<uint64_t>(s.column_int64(first + 3));
   e.etag = s.column_text(first + 4);
-  e.time = from_ms(s.column_int64(first + 5));
+  e.time = from_epoch_ms(s.column_int64(first + 5));
   return e;
 }
 
@@ -71,7 +68,10 @@ uint64_t EventQueue::prepare(const storage::ObjectEvent& event) {
                      "INSERT INTO object_events (state, event_name, bucket, key, size, etag, event_ms) "
                      "VALUES ('pending', ?, ?, ?, ?, ?, ?)");
     insert.bind(1, event.event_name).bind(2, event.bucket).bind(3, event.key);
-    insert.bind(4, static_cast<int64_t>(event.size)).bind(5, event.etag).bind(6, ms(event.time)).run();
+    insert.bind(4, static_cast<int64_t>(event.size))
+        .bind(5, event.etag)
+        .bind(6, to_epoch_ms(event.time))
+        .run();
     return db_.last_insert_id();
   }));
 }
@@ -118,7 +118,7 @@ std::vector<QueuedEvent> EventQueue::claim(const std::string& consumer, int max,
         "FROM object_events e LEFT JOIN event_deliveries d ON d.event_id = e.id AND d.consumer = ?1 "
         "WHERE e.state = 'ready' AND (d.state IS NULL OR (d.state = 'leased' AND d.lease_until_ms <= ?2)) "
         "ORDER BY e.id LIMIT ?3");
-    select.bind(1, consumer).bind(2, ms(now)).bind(3, static_cast<int64_t>(max));
+    select.bind(1, consumer).bind(2, to_epoch_ms(now)).bind(3, static_cast<int64_t>(max));
     std::vector<QueuedEvent> out;
     while (select.step()) {
       QueuedEvent q;
@@ -133,7 +133,7 @@ std::vector<QueuedEvent> EventQueue::claim(const std::string& consumer, int max,
                     "INSERT INTO event_deliveries (consumer, event_id, state, lease_until_ms, attempts) "
                     "VALUES (?1, ?2, 'leased', ?3, 1) ON CONFLICT(consumer, event_id) DO UPDATE SET "
                     "state = 'leased', lease_until_ms = ?3, attempts = attempts + 1");
-      row.bind(1, consumer).bind(2, q.id).bind(3, ms(now + lease)).run();
+      row.bind(1, consumer).bind(2, q.id).bind(3, to_epoch_ms(now + lease)).run();
     }
     return out;
   });

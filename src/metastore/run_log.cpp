@@ -6,10 +6,8 @@
 namespace sluice::metastore {
 namespace {
 
-int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint from_ms(int64_t v) { return TimePoint(std::chrono::milliseconds(v)); }
 std::optional<int64_t> opt_ms(const std::optional<TimePoint>& t) {
-  return t ? std::optional<int64_t>(ms(*t)) : std::nullopt;
+  return t ? std::optional<int64_t>(to_epoch_ms(*t)) : std::nullopt;
 }
 
 RunStatus parse_status(const std::string& s) {
@@ -46,7 +44,7 @@ int64_t RunLog::start(const RunStart& run) {
                      "INSERT INTO runs (kind, name, trigger, schedule, slot_ms, started_ms, status) "
                      "VALUES (?, ?, ?, ?, ?, ?, 'running')");
     insert.bind(1, run.kind).bind(2, run.name).bind(3, run.trigger).bind(4, run.schedule);
-    insert.bind(5, opt_ms(run.slot)).bind(6, ms(now_ms())).run();
+    insert.bind(5, opt_ms(run.slot)).bind(6, to_epoch_ms(now_ms())).run();
     return db_.last_insert_id();
   });
 }
@@ -67,7 +65,7 @@ void RunLog::finish(int64_t id, const RunOutcome& outcome) {
         db_,
         "UPDATE runs SET ended_ms = ?, status = ?, records = ?, bytes = ?, object = ?, error = ? "
         "WHERE id = ?");
-    update.bind(1, ms(now_ms())).bind(2, to_string(outcome.status));
+    update.bind(1, to_epoch_ms(now_ms())).bind(2, to_string(outcome.status));
     update.bind(3, static_cast<int64_t>(outcome.records)).bind(4, static_cast<int64_t>(outcome.bytes));
     update.bind(5, outcome.object).bind(6, outcome.error).bind(7, id).run();
     if (db_.changes() != 1) throw Error("metastore: no run with id " + std::to_string(id));
@@ -86,9 +84,9 @@ std::vector<RunRecord> RunLog::query(std::string_view where_and_order, std::opti
     r.name = select.column_text(2);
     r.trigger = select.column_text(3);
     r.schedule = select.column_text(4);
-    if (auto v = select.column_optional_int64(5)) r.slot = from_ms(*v);
-    r.started = from_ms(select.column_int64(6));
-    if (auto v = select.column_optional_int64(7)) r.ended = from_ms(*v);
+    if (auto v = select.column_optional_int64(5)) r.slot = from_epoch_ms(*v);
+    r.started = from_epoch_ms(select.column_int64(6));
+    if (auto v = select.column_optional_int64(7)) r.ended = from_epoch_ms(*v);
     r.status = parse_status(select.column_text(8));
     r.records = static_cast<uint64_t>(select.column_int64(9));
     r.bytes = static_cast<uint64_t>(select.column_int64(10));
@@ -114,7 +112,7 @@ std::vector<RunRecord> RunLog::mark_unfinished_interrupted() {
     Statement update(db_,
                      "UPDATE runs SET status = 'interrupted', ended_ms = ?, "
                      "error = 'the process stopped while the run was in flight' WHERE status = 'running'");
-    update.bind(1, ms(now_ms())).run();
+    update.bind(1, to_epoch_ms(now_ms())).run();
     for (auto& r : running) r.status = RunStatus::kInterrupted;
     return running;
   });

@@ -1,10 +1,7 @@
 #include "metastore/schedule_state.h"
 
 namespace sluice::metastore {
-namespace {
-int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint from_ms(int64_t v) { return TimePoint(std::chrono::milliseconds(v)); }
-}  // namespace
+namespace {}  // namespace
 
 ScheduleState::State ScheduleState::load(const std::string& name) {
   std::lock_guard lock(db_.mutex());
@@ -12,8 +9,8 @@ ScheduleState::State ScheduleState::load(const std::string& name) {
   select.bind(1, name);
   State state;
   if (select.step()) {
-    if (auto v = select.column_optional_int64(0)) state.last_fired = from_ms(*v);
-    if (auto v = select.column_optional_int64(1)) state.anchor = from_ms(*v);
+    if (auto v = select.column_optional_int64(0)) state.last_fired = from_epoch_ms(*v);
+    if (auto v = select.column_optional_int64(1)) state.anchor = from_epoch_ms(*v);
   }
   return state;
 }
@@ -23,7 +20,7 @@ void ScheduleState::record_fired(const std::string& name, TimePoint slot) {
     Statement upsert(db_,
                      "INSERT INTO schedule_state (name, last_fired_ms) VALUES (?1, ?2) "
                      "ON CONFLICT(name) DO UPDATE SET last_fired_ms = max(coalesce(last_fired_ms, ?2), ?2)");
-    upsert.bind(1, name).bind(2, ms(slot)).run();
+    upsert.bind(1, name).bind(2, to_epoch_ms(slot)).run();
   });
 }
 
@@ -32,7 +29,7 @@ TimePoint ScheduleState::set_anchor_if_absent(const std::string& name, TimePoint
     Statement upsert(db_,
                      "INSERT INTO schedule_state (name, anchor_ms) VALUES (?1, ?2) "
                      "ON CONFLICT(name) DO UPDATE SET anchor_ms = coalesce(anchor_ms, ?2)");
-    upsert.bind(1, name).bind(2, ms(t)).run();
+    upsert.bind(1, name).bind(2, to_epoch_ms(t)).run();
     return *load(name).anchor;
   });
 }

@@ -7,9 +7,6 @@ namespace {
 
 using metastore::Statement;
 
-int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
-TimePoint from_ms(int64_t v) { return TimePoint(std::chrono::milliseconds(v)); }
-
 constexpr const char* kColumns =
     "SELECT id, sql, database, state, submitted_ms, ended_ms, planning_ms, execution_ms, rows, "
     "bytes_scanned, "
@@ -21,8 +18,8 @@ QueryRecord read(const Statement& s) {
   r.sql = s.column_text(1);
   r.database = s.column_text(2);
   r.state = s.column_text(3);
-  r.submitted = from_ms(s.column_int64(4));
-  if (auto e = s.column_optional_int64(5)) r.ended = from_ms(*e);
+  r.submitted = from_epoch_ms(s.column_int64(4));
+  if (auto e = s.column_optional_int64(5)) r.ended = from_epoch_ms(*e);
   r.planning_ms = s.column_int64(6);
   r.execution_ms = s.column_int64(7);
   r.rows = static_cast<uint64_t>(s.column_int64(8));
@@ -42,7 +39,7 @@ void QueryLog::start(const std::string& id, const std::string& sql, const std::s
         .bind(1, id)
         .bind(2, sql)
         .bind(3, database)
-        .bind(4, ms(now_ms()))
+        .bind(4, to_epoch_ms(now_ms()))
         .run();
   });
 }
@@ -54,7 +51,7 @@ void QueryLog::finish(const QueryRecord& r) {
         "UPDATE query_history SET state = ?, ended_ms = ?, planning_ms = ?, execution_ms = ?, rows = ?, "
         "bytes_scanned = ?, output = ?, error = ? WHERE id = ?")
         .bind(1, r.state)
-        .bind(2, ms(now_ms()))
+        .bind(2, to_epoch_ms(now_ms()))
         .bind(3, r.planning_ms)
         .bind(4, r.execution_ms)
         .bind(5, static_cast<int64_t>(r.rows))

@@ -230,7 +230,7 @@ struct StreamDescription {
   std::vector<ShardDescription> shards;
 };
 
-// Test hooks. Both may be empty (the default).
+// Test hooks. Each may be empty (the default).
 struct StreamHooks {
   std::function<TimePoint()> clock;  // arrival times; default now_ms()
   // Called on the writer thread after it took a group from the queue (its bytes still count as

@@ -513,5 +513,64 @@ TEST_F(DaemonStreaming, IngestLimitsAndMalformedBodiesWriteNothing) {
   EXPECT_EQ(stream_records(rt), 2u);
 }
 
+// GET with the answer's status and body.
+std::pair<long, std::string> get(const std::string& url) {
+  CURL* curl = curl_easy_init();
+  std::string response;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_all);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  long status = 0;
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  return {status, response};
+}
+
+TEST_F(DaemonCatalog, QueriesAndTheCatalogThroughTheHttpApi) {
+  auto p = config::parse_pipeline("server: {port: 0}\n" + testing_util::pipeline_yaml(base()) + kCatalogPipeline,
+                                  dir_.path() / "p.yaml");
+  p.data_dir = dir_.path() / "data";
+  Runtime rt(p);
+  rt.trigger("users");
+  rt.process_pending();
+  Api api(rt);
+  const std::string base_url = "http://127.0.0.1:" + std::to_string(api.port());
+
+  auto [status, body] = post(base_url + "/v1/query", R"({"sql": "SELECT id, company_catchphrase FROM users ORDER BY id"})");
+  ASSERT_EQ(status, 200) << body;
+  auto result = nlohmann::json::parse(body);
+  EXPECT_EQ(result["columns"][1]["name"], "company_catchphrase");
+  EXPECT_EQ(result["row_count"], 4);
+  EXPECT_EQ(result["rows"][0], nlohmann::json::parse(R"(["1", "Multi-layered client-server neural-net"])"));
+  EXPECT_EQ(rt.objects().get("raw", "athena/results/" + result["query_id"].get<std::string>() + ".csv").substr(0, 27),
+            "\"id\",\"company_catchphrase\"\n");
+
+  auto [refused, why] = post(base_url + "/v1/query", R"J({"sql": "SELECT * FROM read_csv('/etc/passwd')"})J");
+  EXPECT_EQ(refused, 400);
+  EXPECT_THAT(why, HasSubstr("Permission Error"));
+  EXPECT_EQ(post(base_url + "/v1/query", "not json").first, 400);
+  EXPECT_EQ(post(base_url + "/v1/query", R"({"query": "SELECT 1"})").first, 400);
+
+  auto [history_status, history] = get(base_url + "/v1/queries?limit=5");
+  ASSERT_EQ(history_status, 200);
+  auto queries = nlohmann::json::parse(history);
+  ASSERT_EQ(queries.size(), 2u);
+  EXPECT_EQ(queries[0]["state"], "FAILED");
+  EXPECT_EQ(queries[1]["state"], "SUCCEEDED");
+  EXPECT_EQ(get(base_url + "/v1/queries?limit=0").first, 400);
+
+  EXPECT_EQ(nlohmann::json::parse(get(base_url + "/v1/catalog/databases").second),
+            nlohmann::json::parse(R"(["my_glue_database"])"));
+  auto tables = nlohmann::json::parse(get(base_url + "/v1/catalog/databases/my_glue_database/tables").second);
+  ASSERT_EQ(tables.size(), 1u);
+  EXPECT_EQ(tables[0]["name"], "users");
+  EXPECT_EQ(tables[0]["location"], "s3://raw/processed/users/");
+  auto table = nlohmann::json::parse(get(base_url + "/v1/catalog/databases/my_glue_database/tables/users").second);
+  EXPECT_EQ(table["columns"].size(), 15u);
+  EXPECT_EQ(table["versions"][0]["version"], 1);
+  EXPECT_EQ(get(base_url + "/v1/catalog/databases/nope/tables").first, 404);
+  EXPECT_EQ(get(base_url + "/v1/catalog/databases/my_glue_database/tables/nope").first, 404);
+}
+
 }  // namespace
 }  // namespace sluice::daemon

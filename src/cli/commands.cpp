@@ -20,6 +20,7 @@
 #include "daemon/api.h"
 #include "daemon/runtime.h"
 #include "daemon/scheduler.h"
+#include "extract/http_client.h"
 #include "fixture/fixture_api.h"
 #include "metastore/metastore.h"
 #include "metastore/run_log.h"
@@ -93,8 +94,9 @@ bool all_succeeded(const std::vector<daemon::RunSummary>& runs) {
 
 int cmd_validate(const Options& opt) {
   config::Pipeline p = config::load_pipeline(opt.pipeline);
-  std::cout << opt.pipeline << ": ok (" << p.buckets.size() << " buckets, " << p.schedules.size()
-            << " schedules, " << p.sources.size() << " sources)\n";
+  std::cout << opt.pipeline << ": ok (" << p.buckets.size() << " buckets, " << p.schedules.size() << " schedules, "
+            << p.sources.size() << " sources, " << p.processors.size() << " processors, " << p.crawlers.size()
+            << " crawlers, " << p.streams.size() << " streams, " << p.deliveries.size() << " deliveries)\n";
   return 0;
 }
 
@@ -266,9 +268,10 @@ int cmd_demo(const Options& opt) {
 
   // The example pipeline, pointed at the loopback stand-in for jsonplaceholder.typicode.com.
   std::string yaml(embedded_example_pipeline());
-  const std::string real = "https://jsonplaceholder.typicode.com";
-  for (size_t at = yaml.find(real); at != std::string::npos; at = yaml.find(real, at)) {
-    yaml.replace(at, real.size(), base);
+  for (const std::string real : {"https://jsonplaceholder.typicode.com", "https://randomuser.me"}) {
+    for (size_t at = yaml.find(real); at != std::string::npos; at = yaml.find(real, at)) {
+      yaml.replace(at, real.size(), base);
+    }
   }
   const auto file = dir / "pipeline.yaml";
   fs::write_file_atomic(file, yaml);
@@ -335,6 +338,21 @@ int cmd_demo(const Options& opt) {
     auto partitioned = runtime.query("SELECT dt, count(*) AS comments FROM comments GROUP BY dt");
     std::cout << "\nsluice query \"SELECT dt, count(*) AS comments FROM comments GROUP BY dt\"\n";
     print_table(partitioned.columns, partitioned.rows);
+
+    // The near-real-time path: random users into the stream, delivered, processed, catalogued.
+    if (pipeline.find_source("random-users") && !pipeline.deliveries.empty()) {
+      std::cout << "\nNear-real-time: source random-users -> stream GETrandomUserAPI -> delivery -> "
+                   "raw/random_users/ -> processor -> catalog\n";
+      print_summaries(runtime.trigger("random-users"));
+      const uint64_t delivered = runtime.deliver(now_ms(), true);  // the demo does not wait out the buffer
+      std::cout << "delivered " << delivered << " records from the stream\n";
+      print_summaries(runtime.process_pending());
+      const std::string nrt =
+          "SELECT name_first, name_last, location_country, email FROM random_users ORDER BY email";
+      std::cout << "\nsluice query \"" << nrt << "\"\n";
+      auto random = runtime.query(nrt);
+      print_table(random.columns, random.rows);
+    }
   }
   std::cout << "\nRun history (sluice runs --data-dir " << pipeline.data_dir.string() << "):\n";
   Options runs_opt = opt;
@@ -481,6 +499,112 @@ int cmd_catalog(const Options& opt) {
   }
   throw Error("unknown catalog action \"" + action +
               "\"; expected databases, tables, describe or partitions");
+}
+
+namespace {
+
+std::string daemon_url(const Options& opt) {
+  if (!opt.url.empty()) return opt.url;
+  const config::Pipeline pipeline = config::load_pipeline(opt.pipeline);
+  return "http://" + pipeline.server.host + ":" + std::to_string(pipeline.server.port);
+}
+
+// The daemon's error for a non-2xx reply, as one line.
+[[noreturn]] void fail_reply(const std::string& what, const extract::HttpReply& reply) {
+  std::string message = reply.body;
+  try {
+    message = nlohmann::json::parse(reply.body).value("error", reply.body);
+  } catch (const nlohmann::json::exception&) {
+  }
+  throw Error(what + ": HTTP " + std::to_string(reply.status) + ": " + message);
+}
+
+}  // namespace
+
+int cmd_put(const Options& opt) {
+  const std::string base = daemon_url(opt);
+  std::string url = base + "/v1/streams/" + extract::url_encode(opt.name) + "/records";
+  if (!opt.partition_key.empty()) url = extract::append_query(url, "partition_key", opt.partition_key);
+  if (!opt.partition_key_field.empty())
+    url = extract::append_query(url, "partition_key_field", opt.partition_key_field);
+  extract::HttpClient client;
+  uint64_t sent = 0, line_number = 0;
+  std::string batch;
+  size_t in_batch = 0;
+  auto flush = [&] {
+    if (in_batch == 0) return;
+    for (int attempt = 1;; ++attempt) {
+      extract::HttpGet request;
+      request.url = url;
+      request.post_body = batch;
+      request.headers = {{"Content-Type", "application/x-ndjson"}};
+      auto reply = client.get(request);
+      if (reply.status == 503 && attempt < 30) {  // back-pressure: wait as asked, then again
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        continue;
+      }
+      if (reply.status != 200)
+        fail_reply("put to " + opt.name + " (records before line " + std::to_string(line_number + 1) + ")",
+                   reply);
+      break;
+    }
+    sent += in_batch;
+    batch.clear();
+    in_batch = 0;
+  };
+  for (std::string line; std::getline(std::cin, line);) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    // Kinesis's request limits: 500 records, 5 MiB.
+    if (in_batch == 500 || batch.size() + line.size() + 1 > (5u << 20)) flush();
+    batch += line;
+    batch += '\n';
+    ++in_batch;
+  }
+  flush();
+  std::cerr << "put " << sent << " records into " << opt.name << '\n';
+  return 0;
+}
+
+int cmd_tail(const Options& opt) {
+  const std::string base = daemon_url(opt);
+  extract::HttpClient client;
+  extract::HttpGet describe;
+  describe.url = base + "/v1/streams/" + extract::url_encode(opt.name);
+  auto reply = client.get(describe);
+  if (reply.status != 200) fail_reply("tail " + opt.name, reply);
+  std::map<std::string, std::string> positions;  // shard -> from
+  const auto description = nlohmann::json::parse(reply.body);
+  for (const auto& shard : description["shards"]) {
+    // LATEST is where each shard ends now: what follows is read from there on.
+    std::string from = opt.from;
+    if (from == "latest")
+      from = shard["last_sequence_number"].is_string()
+                 ? "after:" + shard["last_sequence_number"].get<std::string>()
+                 : "trim_horizon";
+    positions[shard["shard_id"]] = from;
+  }
+  while (true) {
+    bool caught_up = true;
+    for (auto& [shard, from] : positions) {
+      extract::HttpGet request;
+      request.url = extract::append_query(
+          extract::append_query(base + "/v1/streams/" + extract::url_encode(opt.name) + "/records", "shard",
+                                shard),
+          "from", from);
+      auto page = client.get(request);
+      if (page.status != 200) fail_reply("tail " + opt.name + " " + shard, page);
+      auto body = nlohmann::json::parse(page.body);
+      for (const auto& record : body["records"]) std::cout << record["data"].get<std::string>() << '\n';
+      from = body["next"].get<std::string>();
+      if (body["behind_latest"].get<uint64_t>() > 0) caught_up = false;
+    }
+    std::cout.flush();
+    if (caught_up) {
+      if (!opt.follow) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }
 }
 
 }  // namespace sluice::cli

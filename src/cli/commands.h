@@ -17,6 +17,11 @@ struct Options {
   std::string sql;
   std::string database;
   std::vector<std::string> args;  // catalog: ACTION [NAME]
+  std::string url;                // put/tail: the daemon's address (default: the pipeline's server:)
+  std::string partition_key;
+  std::string partition_key_field;
+  std::string from = "trim_horizon";
+  bool follow = false;
 };
 
 int cmd_validate(const Options& opt);
@@ -28,5 +33,7 @@ int cmd_fixture(const Options& opt);
 int cmd_query(const Options& opt);
 int cmd_queries(const Options& opt);
 int cmd_catalog(const Options& opt);
+int cmd_put(const Options& opt);
+int cmd_tail(const Options& opt);
 
 }  // namespace sluice::cli

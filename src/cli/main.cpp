@@ -90,6 +90,24 @@ int main(int argc, char** argv) {
   catalog->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
   catalog->add_option("--format", opt.format, "table or json")->check(CLI::IsMember({"table", "json"}));
 
+  auto* put = app.add_subcommand("put", "Send NDJSON records from stdin to a stream of the running daemon");
+  put->add_option("STREAM", opt.name, "Stream name")->required();
+  put->add_option("-p,--pipeline", opt.pipeline, "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
+  put->add_option("--url", opt.url, "The daemon's address (default: http://server.host:server.port)");
+  put->add_option("--partition-key", opt.partition_key, "One partition key for every record");
+  put->add_option("--partition-key-field", opt.partition_key_field,
+                  "Take each record's partition key from this dotted field (default: the record's MD5)");
+
+  auto* tail =
+      app.add_subcommand("tail", "Print a stream's records (data, one per line) from the running daemon");
+  tail->add_option("STREAM", opt.name, "Stream name")->required();
+  tail->add_option("-p,--pipeline", opt.pipeline,
+                   "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
+  tail->add_option("--url", opt.url, "The daemon's address (default: http://server.host:server.port)");
+  tail->add_option("--from", opt.from,
+                   "trim_horizon (default), latest, a sequence number, or an ISO-8601 UTC time");
+  tail->add_flag("-f,--follow", opt.follow, "Keep printing new records until interrupted");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -106,6 +124,8 @@ int main(int argc, char** argv) {
     if (*query) return sluice::cli::cmd_query(opt);
     if (*queries) return sluice::cli::cmd_queries(opt);
     if (*catalog) return sluice::cli::cmd_catalog(opt);
+    if (*put) return sluice::cli::cmd_put(opt);
+    if (*tail) return sluice::cli::cmd_tail(opt);
   } catch (const sluice::config::ConfigError& e) {
     std::cerr << e.what() << '\n';
     return 1;

@@ -948,6 +948,18 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
     }
   }
 
+  // A source that writes into a stream names a declared one.
+  for (const auto& src : pipeline.sources) {
+    if (src.to.rfind("stream://", 0) != 0) continue;
+    const std::string stream = src.to.substr(9);
+    if (pipeline.find_stream(stream)) continue;
+    for (auto& [name, node] : source_nodes) {
+      if (name == src.name && node.IsMap())
+        r.error(node["to"], "sources." + name + ".to",
+                "no stream named \"" + stream + "\" is declared under streams:");
+    }
+  }
+
   // A source's own `timezone:` overrides the one it would inherit from its schedule.
   for (auto& [name, node] : source_nodes) {
     if (!node.IsMap() || !node["timezone"]) continue;

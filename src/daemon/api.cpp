@@ -255,6 +255,85 @@ server::HttpResponse put_records(Runtime& runtime, const std::string& name,
   }
 }
 
+nlohmann::json describe_stream(const stream::Stream& s) {
+  nlohmann::json shards = nlohmann::json::array();
+  for (const auto& shard : s.describe().shards) {
+    shards.push_back(
+        {{"shard_id", shard.shard_id},
+         {"starting_hash_key", shard.starting_hash_key},
+         {"ending_hash_key", shard.ending_hash_key},
+         {"first_sequence_number", shard.first_sequence_number ? nlohmann::json(*shard.first_sequence_number)
+                                                               : nlohmann::json(nullptr)},
+         {"last_sequence_number",
+          shard.last_sequence_number ? nlohmann::json(*shard.last_sequence_number) : nlohmann::json(nullptr)},
+         {"bytes", shard.bytes},
+         {"segments", shard.segments}});
+  }
+  return {{"stream", s.name()}, {"shards", shards}};
+}
+
+// GET /v1/streams/{stream}/records?shard=ID&from=trim_horizon|latest|at:SEQ|after:SEQ|SEQ|ISO-TIME&limit=N
+server::HttpResponse get_records(Runtime& runtime, const std::string& name,
+                                 const server::HttpRequest& request) {
+  if (!runtime.pipeline().find_stream(name)) return error_response(404, "no stream named \"" + name + "\"");
+  auto& s = runtime.stream(name);
+  const auto shards = s.describe().shards;
+  std::string shard;
+  if (auto it = request.query.find("shard"); it != request.query.end()) {
+    shard = it->second;
+  } else if (shards.size() == 1) {
+    shard = shards[0].shard_id;
+  } else {
+    return error_response(
+        400, "the stream has " + std::to_string(shards.size()) + " shards: give ?shard=shardId-...");
+  }
+  std::string from = "trim_horizon";
+  if (auto it = request.query.find("from"); it != request.query.end()) from = it->second;
+  int limit = 1000;
+  if (auto bad = limit_of(request, limit)) return *bad;
+  stream::StartingPosition start;
+  if (from == "trim_horizon") {
+    start = stream::StartingPosition::trim_horizon();
+  } else if (from == "latest") {
+    start = stream::StartingPosition::latest();
+  } else if (from.rfind("after:", 0) == 0) {
+    start = stream::StartingPosition::after_sequence_number(from.substr(6));
+  } else if (from.rfind("at:", 0) == 0) {
+    start = stream::StartingPosition::at_sequence_number(from.substr(3));
+  } else if (auto t = parse_iso8601_utc(from)) {
+    start = stream::StartingPosition::at_timestamp(*t);
+  } else if (!from.empty() && std::all_of(from.begin(), from.end(), [](char c) {
+               return std::isdigit(static_cast<unsigned char>(c));
+             })) {
+    start = stream::StartingPosition::at_sequence_number(from);
+  } else {
+    return error_response(400,
+                          "from must be trim_horizon, latest, a sequence number, at:SEQ, after:SEQ or an "
+                          "ISO-8601 UTC time, got \"" +
+                              from + "\"");
+  }
+  try {
+    auto read = s.read(s.position(shard, start), static_cast<size_t>(limit));
+    nlohmann::json records = nlohmann::json::array();
+    for (const auto& r : read.records) {
+      records.push_back({{"sequence_number", r.sequence_number},
+                         {"arrival", format_iso8601_utc(r.arrival)},
+                         {"partition_key", r.partition_key},
+                         {"data", r.data}});
+    }
+    const std::string next = read.records.empty() ? from : "after:" + read.records.back().sequence_number;
+    return json_response(200, {{"stream", name},
+                               {"shard_id", shard},
+                               {"records", records},
+                               {"next", next},
+                               {"behind_latest", read.behind_latest}});
+  } catch (const stream::Trimmed& e) {
+    return error_response(410, e.what());
+  } catch (const Error& e) {
+    return error_response(400, e.what());
+  }
+}
+
 }  // namespace
 
 struct Api::Impl {
@@ -295,8 +374,17 @@ struct Api::Impl {
     constexpr std::string_view kStreams = "/v1/streams/";
     if (path.rfind(kStreams, 0) == 0 && path.size() > kStreams.size() + 8 &&
         path.compare(path.size() - 8, 8, "/records") == 0) {
-      if (request.method != "POST") return error_response(405, "use POST");
-      return put_records(runtime, path.substr(kStreams.size(), path.size() - kStreams.size() - 8), request);
+      const std::string name = path.substr(kStreams.size(), path.size() - kStreams.size() - 8);
+      if (request.method == "GET") return get_records(runtime, name, request);
+      if (request.method != "POST") return error_response(405, "use POST (put) or GET (read)");
+      return put_records(runtime, name, request);
+    }
+    if (path.rfind(kStreams, 0) == 0 && path.find('/', kStreams.size()) == std::string::npos) {
+      if (request.method != "GET") return error_response(405, "use GET");
+      const std::string name = path.substr(kStreams.size());
+      if (!runtime.pipeline().find_stream(name))
+        return error_response(404, "no stream named \"" + name + "\"");
+      return json_response(200, describe_stream(runtime.stream(name)));
     }
     if (path == "/v1/query") {
       if (request.method != "POST") return error_response(405, "use POST");

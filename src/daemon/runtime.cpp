@@ -1,6 +1,7 @@
 #include "daemon/runtime.h"
 
 #include <fcntl.h>
+#include <simdjson.h>
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
@@ -145,6 +146,34 @@ std::vector<stream::PutResult> Runtime::put_records(std::string_view name,
   return stream(name).put(records);
 }
 
+void Runtime::put_json(const std::string& name, const std::string& body) {
+  // A source's records into a stream: each element of an array (or the one document) is a record,
+  // keyed by its MD5 so that records spread over the shards; 500 per put, as Kinesis's PutRecords.
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::dom::element root;
+  if (auto error = parser.parse(padded).get(root))
+    throw Error(std::string("not JSON: ") + simdjson::error_message(error));
+  std::vector<stream::PutRecord> batch;
+  auto add = [&](simdjson::dom::element element) {
+    stream::PutRecord record;
+    record.data = simdjson::minify(element);
+    record.partition_key = storage::md5_hex(record.data);
+    batch.push_back(std::move(record));
+    if (batch.size() == 500) {
+      put_records(name, batch);
+      batch.clear();
+    }
+  };
+  simdjson::dom::array array;
+  if (!root.get_array().get(array)) {
+    for (simdjson::dom::element element : array) add(element);
+  } else {
+    add(root);
+  }
+  if (!batch.empty()) put_records(name, batch);
+}
+
 uint64_t Runtime::deliver(TimePoint now, bool force) {
   uint64_t delivered = 0;
   for (auto& d : parts_->deliveries) {
@@ -192,11 +221,13 @@ RunSummary Runtime::execute(int64_t run_id, const extract::SourceConfig& source,
       if (!value) return std::nullopt;
       return std::string(value);
     };
+    ctx.to_stream = [this](const std::string& name, const std::string& body) { put_json(name, body); };
     extract::ExtractResult result = extract::run_extract(source, ctx, parts_->objects);
     outcome.status = metastore::RunStatus::kSucceeded;
     outcome.records = result.records;
     outcome.bytes = result.bytes;
-    outcome.object = "s3://" + result.bucket + "/" + result.key;
+    outcome.object =
+        result.stream.empty() ? "s3://" + result.bucket + "/" + result.key : "stream://" + result.stream;
   } catch (const std::exception& e) {
     outcome.status = cancelled_.load() ? metastore::RunStatus::kInterrupted : metastore::RunStatus::kFailed;
     outcome.error = e.what();

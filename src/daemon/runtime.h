@@ -131,6 +131,7 @@ class Runtime {
   // A schedule target or a retried run: a source or a crawler.
   RunSummary execute_target(int64_t run_id, const std::string& name, TimePoint at);
   std::vector<RunSummary> crawl_changes();
+  void put_json(const std::string& stream, const std::string& body);
   RunSummary process_event(const process::ProcessorConfig& processor, int64_t event_id,
                            const storage::ObjectEvent& event);
 

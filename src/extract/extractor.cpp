@@ -21,12 +21,22 @@ namespace {
 struct Destination {
   std::string bucket;
   std::string key_template;
+  std::string stream;  // set for stream://NAME
 };
 
 std::optional<Destination> parse_destination(const std::string& to, std::string* why) {
+  constexpr std::string_view kStream = "stream://";
+  if (to.rfind(kStream, 0) == 0) {
+    const std::string name = to.substr(kStream.size());
+    if (name.empty() || name.find('/') != std::string::npos) {
+      *why = "expected stream://STREAM-NAME, got \"" + to + "\"";
+      return std::nullopt;
+    }
+    return Destination{"", "", name};
+  }
   constexpr std::string_view kScheme = "s3://";
   if (to.rfind(kScheme, 0) != 0) {
-    *why = "expected s3://BUCKET/KEY-TEMPLATE, got \"" + to + "\"";
+    *why = "expected s3://BUCKET/KEY-TEMPLATE or stream://STREAM, got \"" + to + "\"";
     return std::nullopt;
   }
   const auto slash = to.find('/', kScheme.size());
@@ -146,10 +156,15 @@ class Run {
     if (!destination) fail(why);
     ExtractResult result;
     result.bucket = destination->bucket;
-    try {
-      result.key = render(destination->key_template, source_.name, ctx_);
-    } catch (const Error& e) {
-      fail(e.what());
+    result.stream = destination->stream;
+    if (result.stream.empty()) {
+      try {
+        result.key = render(destination->key_template, source_.name, ctx_);
+      } catch (const Error& e) {
+        fail(e.what());
+      }
+    } else if (!ctx_.to_stream) {
+      fail("writes to stream://" + result.stream + ", but no stream is available here");
     }
     resolve_auth();
 
@@ -224,7 +239,10 @@ class Run {
     }
     if (!single) body += first_record ? "]\n" : "\n]\n";
     check_cancelled();
-    store.put(result.bucket, result.key, body);
+    if (!result.stream.empty())
+      ctx_.to_stream(result.stream, body);
+    else
+      store.put(result.bucket, result.key, body);
     result.bytes = body.size();
     return result;
   }
@@ -498,6 +516,7 @@ std::string validate_destination(const std::string& to) {
   std::string why;
   auto destination = parse_destination(to, &why);
   if (!destination) return why;
+  if (!destination->stream.empty()) return "";
   ExtractContext sample;
   sample.time = TimePoint{};
   sample.run_id = 1;

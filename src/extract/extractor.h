@@ -27,11 +27,15 @@ struct ExtractContext {
   // Waits between retries; the default sleeps, waking early when `cancel` is set. Tests record instead.
   std::function<void(std::chrono::milliseconds)> sleep;
   uint64_t jitter_seed = std::random_device{}();
+  // For sources whose destination is stream://NAME: receives the extracted JSON (an array of the
+  // records, or a single response as received) once everything succeeded, instead of an object put.
+  std::function<void(const std::string& stream, const std::string& body)> to_stream;
 };
 
 struct ExtractResult {
-  std::string bucket;
+  std::string bucket;  // empty when the destination is a stream
   std::string key;
+  std::string stream;  // the stream of a stream:// destination
   uint64_t records = 0;
   uint64_t bytes = 0;
   int pages = 0;
@@ -42,7 +46,7 @@ struct ExtractResult {
 ExtractResult run_extract(const SourceConfig& source, const ExtractContext& context,
                           storage::ObjectStore& store);
 
-// Checks a destination "s3://bucket/key-template"; empty when fine, else what is wrong.
+// Checks a destination "s3://bucket/key-template" or "stream://NAME"; empty when fine, else what is wrong.
 std::string validate_destination(const std::string& to);
 
 // The key for `template_key` at `context` ({date} {datetime} {run_id} {source}).

@@ -1,4 +1,4 @@
-// HttpClient: blocking HTTP GET over libcurl, one easy handle per client (reused across requests so
+// HttpClient: blocking HTTP GET (or POST) over libcurl, one easy handle per client (reused across requests so
 // connections are kept alive). Transport failures (DNS, connect, timeouts, oversize responses,
 // cancellation) throw TransportError; any HTTP status is a reply, for the caller to judge.
 #pragma once
@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ struct HttpGet {
   uint64_t max_response_bytes = 256ull << 20;
   const std::atomic<bool>* cancel = nullptr;  // checked during the transfer; aborts within ~100 ms
   std::string basic_user, basic_password;     // HTTP basic auth when user is set
+  std::optional<std::string> post_body;       // set: a POST with this body instead of a GET
 };
 
 struct HttpReply {

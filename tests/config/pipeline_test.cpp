@@ -88,8 +88,56 @@ TEST(ConfigPipeline, TheExampleIsValid) {
       load_pipeline(std::string(SLUICE_FIXTURES_DIR) + "/../../examples/jsonplaceholder/pipeline.yaml");
   EXPECT_EQ(p.schedules.at(0).expression, "cron(00 10 * * ? *)");
   EXPECT_EQ(p.schedules.at(0).timezone, "Europe/Paris");
-  EXPECT_EQ(p.sources.size(), 3u);
+  EXPECT_EQ(p.sources.size(), 4u);
   EXPECT_EQ(p.find_source("users")->to, "s3://sluice-demo/raw/users/jsonplaceholder_users_{date}.json");
+  // The near-real-time part: the randomuser source into the stream, the delivery, the catalog.
+  EXPECT_EQ(p.find_source("random-users")->to, "stream://GETrandomUserAPI");
+  ASSERT_EQ(p.streams.size(), 1u);
+  EXPECT_EQ(p.streams[0].name, "GETrandomUserAPI");
+  ASSERT_EQ(p.deliveries.size(), 1u);
+  EXPECT_EQ(p.deliveries[0].bucket, "sluice-demo");
+  EXPECT_EQ(p.deliveries[0].prefix, "raw/random_users/");
+  EXPECT_EQ(p.deliveries[0].buffer_interval, std::chrono::seconds(60));
+  EXPECT_EQ(p.crawlers.at(0).database, "my_glue_database");
+  EXPECT_EQ(p.query.output_bucket, "sluice-demo");
+  EXPECT_EQ(p.query.output_prefix, "athena/results/");
+}
+
+TEST(ConfigPipeline, StreamsDeliveriesAndCrawlerMistakes) {
+  const std::string yaml = R"(buckets: [lake]
+sources:
+  s:
+    url: http://127.0.0.1/x
+    to: stream://missing
+streams:
+  events: {shards: 100, fsync: sometimes}
+deliveries:
+  d:
+    stream: nope
+    to: s3://lake/x/!{bad:y}/
+    buffer: {size: 500MiB, interval: 1h}
+    compression: brotli
+crawlers:
+  c:
+    database: My-DB
+    targets: [s3://other/p/]
+)";
+  try {
+    parse_pipeline(yaml, "p.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    const std::string all = e.what();
+    EXPECT_THAT(all, HasSubstr("streams.events.shards: expected an integer from 1 to 64, got 100"));
+    EXPECT_THAT(all, HasSubstr("streams.events.fsync: expected one of always, interval, never"));
+    EXPECT_THAT(all, HasSubstr("deliveries.d.stream: no stream named \"nope\""));
+    EXPECT_THAT(all, HasSubstr("deliveries.d.to: unknown expression !{bad:y}"));
+    EXPECT_THAT(all, HasSubstr("deliveries.d.buffer.size: expected a size from 1048576 to 134217728 bytes"));
+    EXPECT_THAT(all, HasSubstr("deliveries.d.buffer.interval: duration \"1h\" is longer than the maximum of 900s"));
+    EXPECT_THAT(all, HasSubstr("deliveries.d.compression: expected one of none, gzip, zstd"));
+    EXPECT_THAT(all, HasSubstr("crawlers.c.database: database names use lower-case letters"));
+    EXPECT_THAT(all, HasSubstr("crawlers.c.targets[0]: bucket \"other\" is not declared"));
+    EXPECT_THAT(all, HasSubstr("sources.s.to: no stream named \"missing\" is declared under streams:"));
+  }
 }
 
 TEST(ConfigPipeline, ReportsEveryProblemWithLineColumnAndPath) {

@@ -527,8 +527,8 @@ std::pair<long, std::string> get(const std::string& url) {
 }
 
 TEST_F(DaemonCatalog, QueriesAndTheCatalogThroughTheHttpApi) {
-  auto p = config::parse_pipeline("server: {port: 0}\n" + testing_util::pipeline_yaml(base()) + kCatalogPipeline,
-                                  dir_.path() / "p.yaml");
+  auto p = config::parse_pipeline(
+      "server: {port: 0}\n" + testing_util::pipeline_yaml(base()) + kCatalogPipeline, dir_.path() / "p.yaml");
   p.data_dir = dir_.path() / "data";
   Runtime rt(p);
   rt.trigger("users");
@@ -536,13 +536,16 @@ TEST_F(DaemonCatalog, QueriesAndTheCatalogThroughTheHttpApi) {
   Api api(rt);
   const std::string base_url = "http://127.0.0.1:" + std::to_string(api.port());
 
-  auto [status, body] = post(base_url + "/v1/query", R"({"sql": "SELECT id, company_catchphrase FROM users ORDER BY id"})");
+  auto [status, body] =
+      post(base_url + "/v1/query", R"({"sql": "SELECT id, company_catchphrase FROM users ORDER BY id"})");
   ASSERT_EQ(status, 200) << body;
   auto result = nlohmann::json::parse(body);
   EXPECT_EQ(result["columns"][1]["name"], "company_catchphrase");
   EXPECT_EQ(result["row_count"], 4);
   EXPECT_EQ(result["rows"][0], nlohmann::json::parse(R"(["1", "Multi-layered client-server neural-net"])"));
-  EXPECT_EQ(rt.objects().get("raw", "athena/results/" + result["query_id"].get<std::string>() + ".csv").substr(0, 27),
+  EXPECT_EQ(rt.objects()
+                .get("raw", "athena/results/" + result["query_id"].get<std::string>() + ".csv")
+                .substr(0, 27),
             "\"id\",\"company_catchphrase\"\n");
 
   auto [refused, why] = post(base_url + "/v1/query", R"J({"sql": "SELECT * FROM read_csv('/etc/passwd')"})J");
@@ -565,7 +568,8 @@ TEST_F(DaemonCatalog, QueriesAndTheCatalogThroughTheHttpApi) {
   ASSERT_EQ(tables.size(), 1u);
   EXPECT_EQ(tables[0]["name"], "users");
   EXPECT_EQ(tables[0]["location"], "s3://raw/processed/users/");
-  auto table = nlohmann::json::parse(get(base_url + "/v1/catalog/databases/my_glue_database/tables/users").second);
+  auto table =
+      nlohmann::json::parse(get(base_url + "/v1/catalog/databases/my_glue_database/tables/users").second);
   EXPECT_EQ(table["columns"].size(), 15u);
   EXPECT_EQ(table["versions"][0]["version"], 1);
   EXPECT_EQ(get(base_url + "/v1/catalog/databases/nope/tables").first, 404);

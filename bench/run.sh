@@ -8,3 +8,5 @@ bench/stop_latency.sh "$build" 5
 "$build/bench/process_bench" 1000000 both
 "$build/bench/catalog_bench" 1000
 "$build/bench/delivery_bench" 1000000 2
+bench/ingest_bench.sh "$build" 5
+bench/e2e_latency.py "$build" 30

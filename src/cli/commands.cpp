@@ -94,9 +94,10 @@ bool all_succeeded(const std::vector<daemon::RunSummary>& runs) {
 
 int cmd_validate(const Options& opt) {
   config::Pipeline p = config::load_pipeline(opt.pipeline);
-  std::cout << opt.pipeline << ": ok (" << p.buckets.size() << " buckets, " << p.schedules.size() << " schedules, "
-            << p.sources.size() << " sources, " << p.processors.size() << " processors, " << p.crawlers.size()
-            << " crawlers, " << p.streams.size() << " streams, " << p.deliveries.size() << " deliveries)\n";
+  std::cout << opt.pipeline << ": ok (" << p.buckets.size() << " buckets, " << p.schedules.size()
+            << " schedules, " << p.sources.size() << " sources, " << p.processors.size() << " processors, "
+            << p.crawlers.size() << " crawlers, " << p.streams.size() << " streams, " << p.deliveries.size()
+            << " deliveries)\n";
   return 0;
 }
 
@@ -588,14 +589,27 @@ int cmd_tail(const Options& opt) {
     bool caught_up = true;
     for (auto& [shard, from] : positions) {
       extract::HttpGet request;
-      request.url = extract::append_query(
-          extract::append_query(base + "/v1/streams/" + extract::url_encode(opt.name) + "/records", "shard",
-                                shard),
-          "from", from);
+      request.url = extract::append_query(base + "/v1/streams/" + extract::url_encode(opt.name) + "/records",
+                                          "shard", shard);
+      if (!from.empty()) request.url = extract::append_query(request.url, "from", from);
+      if (!opt.consumer.empty()) request.url = extract::append_query(request.url, "consumer", opt.consumer);
       auto page = client.get(request);
       if (page.status != 200) fail_reply("tail " + opt.name + " " + shard, page);
       auto body = nlohmann::json::parse(page.body);
       for (const auto& record : body["records"]) std::cout << record["data"].get<std::string>() << '\n';
+      if (!opt.consumer.empty() && !body["records"].empty()) {
+        // Printed (and flushed) before it is checkpointed: a crash in between prints it again, never loses
+        // it.
+        std::cout.flush();
+        extract::HttpGet save;
+        save.url = base + "/v1/streams/" + extract::url_encode(opt.name) + "/checkpoints/" +
+                   extract::url_encode(opt.consumer);
+        save.post_body = nlohmann::json{{"shard_id", shard},
+                                        {"sequence_number", body["records"].back()["sequence_number"]}}
+                             .dump();
+        auto saved = client.get(save);
+        if (saved.status != 200) fail_reply("checkpoint " + opt.consumer, saved);
+      }
       from = body["next"].get<std::string>();
       if (body["behind_latest"].get<uint64_t>() > 0) caught_up = false;
     }

@@ -20,7 +20,8 @@ struct Options {
   std::string url;                // put/tail: the daemon's address (default: the pipeline's server:)
   std::string partition_key;
   std::string partition_key_field;
-  std::string from = "trim_horizon";
+  std::string from;      // tail: empty = trim_horizon, or after the consumer's checkpoint
+  std::string consumer;  // tail: a named consumer whose checkpoints are kept
   bool follow = false;
 };
 

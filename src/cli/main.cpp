@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
   tail->add_option("--from", opt.from,
                    "trim_horizon (default), latest, a sequence number, or an ISO-8601 UTC time");
   tail->add_flag("-f,--follow", opt.follow, "Keep printing new records until interrupted");
+  tail->add_option("--consumer", opt.consumer,
+                   "A named consumer: start after its checkpoints, and checkpoint what was printed");
 
   try {
     app.parse(argc, argv);

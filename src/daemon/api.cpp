@@ -288,6 +288,12 @@ server::HttpResponse get_records(Runtime& runtime, const std::string& name,
         400, "the stream has " + std::to_string(shards.size()) + " shards: give ?shard=shardId-...");
   }
   std::string from = "trim_horizon";
+  std::string consumer;
+  if (auto it = request.query.find("consumer"); it != request.query.end()) {
+    // A named consumer resumes after its checkpoint unless `from` says otherwise.
+    consumer = it->second;
+    if (auto checkpoint = runtime.checkpoints().load(name, consumer, shard)) from = "after:" + *checkpoint;
+  }
   if (auto it = request.query.find("from"); it != request.query.end()) from = it->second;
   int limit = 1000;
   if (auto bad = limit_of(request, limit)) return *bad;
@@ -334,6 +340,45 @@ server::HttpResponse get_records(Runtime& runtime, const std::string& name,
   }
 }
 
+// POST /v1/streams/{stream}/checkpoints/{consumer} {"shard_id": ..., "sequence_number": ...}: a named
+// consumer records what it has processed; GET .../checkpoints/{consumer} shows them per shard.
+server::HttpResponse checkpoint(Runtime& runtime, const std::string& name, const std::string& consumer,
+                                const server::HttpRequest& request) {
+  if (!runtime.pipeline().find_stream(name)) return error_response(404, "no stream named \"" + name + "\"");
+  if (consumer.empty() || consumer.size() > 128)
+    return error_response(400, "a consumer name has 1 to 128 characters");
+  auto& s = runtime.stream(name);
+  if (request.method == "GET") {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& shard : s.describe().shards) {
+      auto c = runtime.checkpoints().load(name, consumer, shard.shard_id);
+      out[shard.shard_id] = c ? nlohmann::json(*c) : nlohmann::json(nullptr);
+    }
+    return json_response(200, {{"stream", name}, {"consumer", consumer}, {"checkpoints", out}});
+  }
+  if (request.method != "POST") return error_response(405, "use POST (save) or GET (show)");
+  nlohmann::json body;
+  try {
+    body = nlohmann::json::parse(request.body);
+  } catch (const nlohmann::json::parse_error&) {
+    return error_response(400, "expected {\"shard_id\": \"shardId-...\", \"sequence_number\": \"...\"}");
+  }
+  if (!body.is_object() || !body.value("shard_id", nlohmann::json()).is_string() ||
+      !body.value("sequence_number", nlohmann::json()).is_string())
+    return error_response(400, "expected {\"shard_id\": \"shardId-...\", \"sequence_number\": \"...\"}");
+  const std::string shard = body["shard_id"], sequence = body["sequence_number"];
+  try {
+    s.position(shard, stream::StartingPosition::at_sequence_number(sequence));  // a record of that shard
+  } catch (const stream::Trimmed&) {
+    // Older than retention: still a valid place to have got to.
+  } catch (const Error& e) {
+    return error_response(400, e.what());
+  }
+  runtime.checkpoints().save(name, consumer, shard, sequence);
+  return json_response(
+      200, {{"stream", name}, {"consumer", consumer}, {"shard_id", shard}, {"sequence_number", sequence}});
+}
+
 }  // namespace
 
 struct Api::Impl {
@@ -378,6 +423,11 @@ struct Api::Impl {
       if (request.method == "GET") return get_records(runtime, name, request);
       if (request.method != "POST") return error_response(405, "use POST (put) or GET (read)");
       return put_records(runtime, name, request);
+    }
+    if (const auto at = path.find("/checkpoints/");
+        path.rfind(kStreams, 0) == 0 && at != std::string::npos && path.find('/', kStreams.size()) == at) {
+      return checkpoint(runtime, path.substr(kStreams.size(), at - kStreams.size()), path.substr(at + 13),
+                        request);
     }
     if (path.rfind(kStreams, 0) == 0 && path.find('/', kStreams.size()) == std::string::npos) {
       if (request.method != "GET") return error_response(405, "use GET");

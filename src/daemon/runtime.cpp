@@ -75,7 +75,8 @@ struct Runtime::Parts {
         catalog(db),
         queries(db),
         engine(pipeline.query, catalog, objects, queries),
-        delivery_progress(db) {
+        delivery_progress(db),
+        checkpoints(db) {
     if (!lock.owned()) return;
     streams = std::make_unique<stream::StreamStore>(pipeline.data_dir / "streams", pipeline.streams);
     for (const auto& config : pipeline.deliveries)
@@ -93,6 +94,7 @@ struct Runtime::Parts {
   query::QueryLog queries;
   query::QueryEngine engine;
   delivery::MetastoreDeliveryProgress delivery_progress;
+  delivery::MetastoreCheckpoints checkpoints;
   std::unique_ptr<stream::StreamStore> streams;                 // the owner's only
   std::vector<std::unique_ptr<delivery::Delivery>> deliveries;  // before streams in destruction
   std::vector<metastore::RunRecord> interrupted;                // found at open, to retry
@@ -173,6 +175,8 @@ void Runtime::put_json(const std::string& name, const std::string& body) {
   }
   if (!batch.empty()) put_records(name, batch);
 }
+
+stream::CheckpointStore& Runtime::checkpoints() { return parts_->checkpoints; }
 
 uint64_t Runtime::deliver(TimePoint now, bool force) {
   uint64_t delivered = 0;

@@ -87,6 +87,8 @@ class Runtime {
                                              std::span<const stream::PutRecord> records);
   stream::Stream& stream(std::string_view name);
   uint64_t deliver(TimePoint now = now_ms(), bool force = false);
+  // Named consumers' checkpoints (the last sequence number a consumer has processed, per shard).
+  stream::CheckpointStore& checkpoints();
 
   // The Data Catalog and queries over it (Athena). query() throws query::QueryFailed.
   catalog::Catalog& catalog();

@@ -105,7 +105,9 @@ TEST_F(Cli, ValidateAcceptsTheExample) {
   auto r = sluice(
       {"validate", std::string(SLUICE_FIXTURES_DIR) + "/../../examples/jsonplaceholder/pipeline.yaml"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr("ok (1 buckets, 2 schedules, 4 sources, 4 processors, 1 crawlers, 1 streams, 1 deliveries)"));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr("ok (1 buckets, 2 schedules, 4 sources, 4 processors, 1 crawlers, 1 streams, 1 deliveries)"));
 }
 
 TEST_F(Cli, ValidateReportsEveryProblemAndExits1) {
@@ -432,6 +434,18 @@ TEST_F(Cli, PutAndTailThroughTheDaemon) {
   auto latest = sluice({"tail", "events", "--url", url, "--from", "latest"});
   EXPECT_EQ(latest.code, 0);
   EXPECT_EQ(latest.out, "");
+  // A named consumer resumes after what it printed.
+  auto first = sluice({"tail", "events", "--url", url, "--consumer", "app"});
+  EXPECT_EQ(std::count(first.out.begin(), first.out.end(), '\n'), 1200);
+  auto again = sluice({"tail", "events", "--url", url, "--consumer", "app"});
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.out, "");
+  fs::write_file_atomic(input, "{\"id\": 5000}\n");
+  ASSERT_EQ(testing_util::run(
+                {"/bin/sh", "-c", kSluice + " put events --url " + url + " < " + input.string()}, dir_.path())
+                .code,
+            0);
+  EXPECT_EQ(sluice({"tail", "events", "--url", url, "--consumer", "app"}).out, "{\"id\":5000}\n");
   auto bad = sluice({"tail", "nope", "--url", url});
   EXPECT_EQ(bad.code, 1);
   EXPECT_THAT(bad.err, HasSubstr("HTTP 404: no stream named \"nope\""));

@@ -32,12 +32,12 @@ std::string fixture_db() {
   return fs::read_file(std::string(SLUICE_FIXTURES_DIR) + "/jsonplaceholder/db.json");
 }
 
-// POST with an empty body; returns the HTTP status (0 when the connection failed).
-long http_post(const std::string& url) {
+// POST; returns the HTTP status (0 when the connection failed).
+long http_post(const std::string& url, const std::string& body = "", long timeout_seconds = 60) {
   CURL* curl = curl_easy_init();
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_seconds);
   curl_easy_setopt(
       curl, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
   long status = 0;
@@ -395,20 +395,6 @@ deliveries:
     buffer: {size: 1MiB, interval: 0s}
 )";
 
-// POSTs `body` to `url`; the HTTP status, or 0 when the connection failed.
-long post_body(const std::string& url, const std::string& body) {
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-  curl_easy_setopt(
-      curl, CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  return status;
-}
-
 TEST_F(Cli, PutAndTailThroughTheDaemon) {
   fs::write_file_atomic(pipeline_, "data_dir: ./data\nserver: {port: 0}\n" +
                                        testing_util::pipeline_yaml(base(), "none", "cron(0 0 1 1 ? 2199)") +
@@ -475,7 +461,7 @@ TEST_F(Cli, KillDuringIngestAndDeliveryLosesAndDuplicatesNothing) {
           body +=
               "{\"id\": " + std::to_string(ids.back()) + ", \"pad\": \"" + std::string(150, 'x') + "\"}\n";
         }
-        if (post_body(url, body) != 200) break;  // the daemon died: these are not acknowledged
+        if (http_post(url, body, 10) != 200) break;  // the daemon died: these are not acknowledged
         acknowledged.insert(ids.begin(), ids.end());
       }
     });

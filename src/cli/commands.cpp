@@ -510,6 +510,19 @@ std::string daemon_url(const Options& opt) {
   return "http://" + pipeline.server.host + ":" + std::to_string(pipeline.server.port);
 }
 
+// The Authorization header for the daemon: the token of server.auth.token_env, when the pipeline file
+// is there and sets one (SLUICE_TOKEN otherwise, for --url without a pipeline file).
+std::vector<std::pair<std::string, std::string>> daemon_auth(const Options& opt) {
+  std::string env = "SLUICE_TOKEN";
+  if (std::filesystem::exists(opt.pipeline)) {
+    const auto name = config::load_pipeline(opt.pipeline).server.token_env;
+    if (!name.empty()) env = name;
+  }
+  const char* token = std::getenv(env.c_str());
+  if (!token || !*token) return {};
+  return {{"Authorization", std::string("Bearer ") + token}};
+}
+
 // The daemon's error for a non-2xx reply, as one line.
 [[noreturn]] void fail_reply(const std::string& what, const extract::HttpReply& reply) {
   std::string message = reply.body;
@@ -529,6 +542,7 @@ int cmd_put(const Options& opt) {
   if (!opt.partition_key_field.empty())
     url = extract::append_query(url, "partition_key_field", opt.partition_key_field);
   extract::HttpClient client;
+  const auto auth = daemon_auth(opt);
   uint64_t sent = 0, line_number = 0;
   std::string batch;
   size_t in_batch = 0;
@@ -538,7 +552,8 @@ int cmd_put(const Options& opt) {
       extract::HttpGet request;
       request.url = url;
       request.post_body = batch;
-      request.headers = {{"Content-Type", "application/x-ndjson"}};
+      request.headers = auth;
+      request.headers.emplace_back("Content-Type", "application/x-ndjson");
       auto reply = client.get(request);
       if (reply.status == 503 && attempt < 30) {  // back-pressure: wait as asked, then again
         std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -570,7 +585,9 @@ int cmd_put(const Options& opt) {
 int cmd_tail(const Options& opt) {
   const std::string base = daemon_url(opt);
   extract::HttpClient client;
+  const auto auth = daemon_auth(opt);
   extract::HttpGet describe;
+  describe.headers = auth;
   describe.url = base + "/v1/streams/" + extract::url_encode(opt.name);
   auto reply = client.get(describe);
   if (reply.status != 200) fail_reply("tail " + opt.name, reply);
@@ -589,6 +606,7 @@ int cmd_tail(const Options& opt) {
     bool caught_up = true;
     for (auto& [shard, from] : positions) {
       extract::HttpGet request;
+      request.headers = auth;
       request.url = extract::append_query(base + "/v1/streams/" + extract::url_encode(opt.name) + "/records",
                                           "shard", shard);
       if (!from.empty()) request.url = extract::append_query(request.url, "from", from);
@@ -602,6 +620,7 @@ int cmd_tail(const Options& opt) {
         // it.
         std::cout.flush();
         extract::HttpGet save;
+        save.headers = auth;
         save.url = base + "/v1/streams/" + extract::url_encode(opt.name) + "/checkpoints/" +
                    extract::url_encode(opt.consumer);
         save.post_body = nlohmann::json{{"shard_id", shard},

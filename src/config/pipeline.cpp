@@ -772,10 +772,19 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
 
   if (const YAML::Node server = root["server"]) {
     if (r.expect_map(server, "server")) {
-      r.check_keys(server, "server", {"host", "port"});
+      r.check_keys(server, "server", {"host", "port", "auth"});
       if (auto host = r.string_at(server, "host", "server", false)) pipeline.server.host = *host;
       if (auto port = r.int_at(server, "port", "server", 0, 65535))
         pipeline.server.port = static_cast<int>(*port);
+      if (const YAML::Node auth = server["auth"]; auth && r.expect_map(auth, "server.auth")) {
+        r.check_keys(auth, "server.auth", {"token_env"});
+        if (auto env = r.string_at(auth, "token_env", "server.auth", true)) {
+          if (!valid_env_name(*env))
+            r.error(auth["token_env"], "server.auth.token_env",
+                    "expected an environment variable name (letters, digits, _), got \"" + *env + "\"");
+          pipeline.server.token_env = *env;
+        }
+      }
     }
   }
 

@@ -21,8 +21,11 @@
 namespace sluice::config {
 
 struct ServerConfig {
-  std::string host = "127.0.0.1";  // loopback by default
+  std::string host = "127.0.0.1";  // loopback by default; another address needs token_env
   int port = 9870;
+  // When set, the name of an environment variable holding a bearer token that every request but
+  // GET /v1/health must present (Authorization: Bearer TOKEN). Required to listen beyond loopback.
+  std::string token_env;
 };
 
 using CatchUp = schedule::CatchUp;

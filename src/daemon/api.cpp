@@ -4,6 +4,8 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <cstdlib>
+#include <cstring>
 
 #include "catalog/catalog.h"
 #include "common/error.h"
@@ -384,9 +386,24 @@ server::HttpResponse checkpoint(Runtime& runtime, const std::string& name, const
 struct Api::Impl {
   Runtime& runtime;
   std::unique_ptr<server::HttpServer> http;
+  std::string token;  // empty: no authentication (loopback only)
 
   server::HttpResponse handle(const server::HttpRequest& request) {
     const std::string& path = request.path;
+    if (!token.empty() && !(path == "/v1/health" && request.method == "GET")) {
+      auto it = request.headers.find("Authorization");
+      const std::string presented = it == request.headers.end() ? "" : it->second;
+      const std::string expected = "Bearer " + token;
+      // Compared in constant time: the comparison must not tell how much of a guess was right.
+      unsigned char diff = presented.size() == expected.size() ? 0 : 1;
+      for (size_t i = 0; i < expected.size(); ++i)
+        diff |= static_cast<unsigned char>(expected[i] ^ (i < presented.size() ? presented[i] : 0));
+      if (diff != 0) {
+        auto response = error_response(401, "missing or wrong credentials: send Authorization: Bearer TOKEN");
+        response.headers["WWW-Authenticate"] = "Bearer";
+        return response;
+      }
+    }
     if (path == "/v1/health") {
       if (request.method != "GET") return error_response(405, "use GET");
       return json_response(200, {{"status", "ok"}});
@@ -496,12 +513,20 @@ struct Api::Impl {
   }
 };
 
-Api::Api(Runtime& runtime) : impl_(std::make_unique<Impl>(Impl{runtime, nullptr})) {
+Api::Api(Runtime& runtime) : impl_(std::make_unique<Impl>(Impl{runtime, nullptr, {}})) {
   const auto& server = runtime.pipeline().server;
-  if (!is_loopback(server.host)) {
+  if (!server.token_env.empty()) {
+    const char* token = std::getenv(server.token_env.c_str());
+    if (!token || std::strlen(token) < 16) {
+      throw Error("server.auth.token_env names " + server.token_env +
+                  ", which is not set to a token of at least 16 characters");
+    }
+    impl_->token = token;
+  }
+  if (!is_loopback(server.host) && impl_->token.empty()) {
     throw Error("server.host " + server.host +
-                " is not a loopback address: sluice listens elsewhere only with credentials, which are not "
-                "configured");
+                " is not a loopback address: sluice listens elsewhere only with credentials; set "
+                "server.auth.token_env");
   }
   server::HttpServerOptions options;
   options.host = server.host;

@@ -132,7 +132,8 @@ crawlers:
     EXPECT_THAT(all, HasSubstr("deliveries.d.stream: no stream named \"nope\""));
     EXPECT_THAT(all, HasSubstr("deliveries.d.to: unknown expression !{bad:y}"));
     EXPECT_THAT(all, HasSubstr("deliveries.d.buffer.size: expected a size from 1048576 to 134217728 bytes"));
-    EXPECT_THAT(all, HasSubstr("deliveries.d.buffer.interval: duration \"1h\" is longer than the maximum of 900s"));
+    EXPECT_THAT(
+        all, HasSubstr("deliveries.d.buffer.interval: duration \"1h\" is longer than the maximum of 900s"));
     EXPECT_THAT(all, HasSubstr("deliveries.d.compression: expected one of none, gzip, zstd"));
     EXPECT_THAT(all, HasSubstr("crawlers.c.database: database names use lower-case letters"));
     EXPECT_THAT(all, HasSubstr("crawlers.c.targets[0]: bucket \"other\" is not declared"));
@@ -162,8 +163,8 @@ sources:
           "p.yaml:4:5: schedules.daily.expresion: unknown key \"expresion\"; did you mean \"expression\"?")));
   EXPECT_THAT(lines, ::testing::Contains(
                          HasSubstr("schedules.daily.expression: missing required key \"expression\"")));
-  EXPECT_THAT(lines, ::testing::Contains(
-                         HasSubstr("p.yaml:5:22: schedules.daily.targets[1]: no source or crawler named \"missing\"")));
+  EXPECT_THAT(lines, ::testing::Contains(HasSubstr(
+                         "p.yaml:5:22: schedules.daily.targets[1]: no source or crawler named \"missing\"")));
   EXPECT_THAT(
       lines,
       ::testing::Contains(HasSubstr(
@@ -330,6 +331,20 @@ TEST(ConfigPipeline, MissingFileIsOneClearLine) {
   } catch (const ConfigError& e) {
     EXPECT_THAT(std::string(e.what()), HasSubstr("/nonexistent/pipeline.yaml"));
     EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos);
+  }
+}
+
+TEST(ConfigPipeline, ServerCredentials) {
+  auto p = parse_pipeline("server: {host: 0.0.0.0, port: 9000, auth: {token_env: SLUICE_TOKEN}}\n", "p.yaml");
+  EXPECT_EQ(p.server.host, "0.0.0.0");
+  EXPECT_EQ(p.server.token_env, "SLUICE_TOKEN");
+  try {
+    parse_pipeline("server: {auth: {token_env: \"not a name\", password: x}}\n", "p.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(std::string(e.what()),
+                HasSubstr("server.auth.token_env: expected an environment variable name"));
+    EXPECT_THAT(std::string(e.what()), HasSubstr("server.auth.password: unknown key"));
   }
 }
 

@@ -513,6 +513,40 @@ TEST_F(DaemonStreaming, IngestLimitsAndMalformedBodiesWriteNothing) {
   EXPECT_EQ(stream_records(rt), 2u);
 }
 
+TEST_F(DaemonStreaming, CredentialsAreRequiredBeyondLoopbackAndChecked) {
+  auto p = streaming();
+  p.server.host = "0.0.0.0";
+  auto refused = [&](const config::Pipeline& pipeline) {
+    Runtime rt(pipeline);
+    try {
+      Api api(rt);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("listened");
+  };
+  EXPECT_THAT(refused(p),
+              HasSubstr("not a loopback address: sluice listens elsewhere only with credentials"));
+  p.server.token_env = "SLUICE_TEST_TOKEN";
+  ::setenv("SLUICE_TEST_TOKEN", "short", 1);
+  EXPECT_THAT(refused(p), HasSubstr("at least 16 characters"));
+
+  const std::string token = "0123456789abcdef-not-a-real-secret";
+  ::setenv("SLUICE_TEST_TOKEN", token.c_str(), 1);
+  Runtime rt(p);
+  Api api(rt);  // on every interface; the test's own traffic stays on loopback
+  const std::string base_url = "http://127.0.0.1:" + std::to_string(api.port());
+  const std::string records = base_url + "/v1/streams/GETrandomUserAPI/records";
+  EXPECT_EQ(post(records, "{\"a\": 1}").first, 401);
+  EXPECT_EQ(post(records, "{\"a\": 1}", {"Authorization: Bearer " + token + "x"}).first, 401);
+  EXPECT_EQ(post(records, "{\"a\": 1}", {"Authorization: Bearer 0123456789abcdef-not-a-real-secreT"}).first,
+            401);
+  EXPECT_EQ(post(base_url + "/v1/query", R"({"sql": "SELECT 1"})").first, 401);
+  EXPECT_EQ(post(records, "{\"a\": 1}", {"Authorization: Bearer " + token}).first, 200);
+  EXPECT_EQ(stream_records(rt), 1u);  // only the authenticated request wrote
+  ::unsetenv("SLUICE_TEST_TOKEN");
+}
+
 // GET with the answer's status and body.
 std::pair<long, std::string> get(const std::string& url) {
   CURL* curl = curl_easy_init();

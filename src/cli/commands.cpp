@@ -215,9 +215,10 @@ int cmd_run(const Options& opt) {
   });
 
   // Delivery: every delivery stream is polled often enough for its buffer interval (at most 100 ms
-  // late), and what it writes raises ObjectCreated events for the processing loop.
+  // late), and what it writes raises ObjectCreated events for the processing loop; the same loop
+  // applies the streams' retention.
   std::thread delivering;
-  if (!runtime.pipeline().deliveries.empty()) {
+  if (!runtime.pipeline().deliveries.empty() || !runtime.pipeline().streams.empty()) {
     delivering = std::thread([&] {
       std::unique_lock lock(processing_mutex);
       while (!processing_stop) {

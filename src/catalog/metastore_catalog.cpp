@@ -203,40 +203,26 @@ int MetastoreCatalog::commit(const TableUpdate& update) {
           .bind(7, now)
           .run();
     }
-    if (exists) {
-      Statement(
-          db_,
-          "UPDATE catalog_tables SET bucket = ?, prefix = ?, format = ?, columns = ?, partition_keys = ?, "
-          "version = ?, crawler = ?, updated_ms = ? WHERE database = ? AND name = ?")
-          .bind(1, t.bucket)
-          .bind(2, t.prefix)
-          .bind(3, to_string(t.format))
-          .bind(4, columns)
-          .bind(5, keys)
-          .bind(6, version)
-          .bind(7, t.crawler)
-          .bind(8, now)
-          .bind(9, t.database)
-          .bind(10, t.name)
-          .run();
-    } else {
-      Statement(
-          db_,
-          "INSERT INTO catalog_tables (database, name, bucket, prefix, format, columns, partition_keys, "
-          "version, crawler, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-          .bind(1, t.database)
-          .bind(2, t.name)
-          .bind(3, t.bucket)
-          .bind(4, t.prefix)
-          .bind(5, to_string(t.format))
-          .bind(6, columns)
-          .bind(7, keys)
-          .bind(8, version)
-          .bind(9, t.crawler)
-          .bind(10, now)
-          .bind(11, now)
-          .run();
-    }
+    // One statement for a new table and a changed one; created_ms is kept on update.
+    Statement(
+        db_,
+        "INSERT INTO catalog_tables (database, name, bucket, prefix, format, columns, partition_keys, "
+        "version, crawler, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (database, name) DO UPDATE SET bucket = excluded.bucket, prefix = excluded.prefix, "
+        "format = excluded.format, columns = excluded.columns, partition_keys = excluded.partition_keys, "
+        "version = excluded.version, crawler = excluded.crawler, updated_ms = excluded.updated_ms")
+        .bind(1, t.database)
+        .bind(2, t.name)
+        .bind(3, t.bucket)
+        .bind(4, t.prefix)
+        .bind(5, to_string(t.format))
+        .bind(6, columns)
+        .bind(7, keys)
+        .bind(8, version)
+        .bind(9, t.crawler)
+        .bind(10, now)
+        .bind(11, now)
+        .run();
     for (const auto& key : update.remove_keys) {
       Statement(db_, "DELETE FROM catalog_files WHERE database = ? AND table_name = ? AND key = ?")
           .bind(1, t.database)

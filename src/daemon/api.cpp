@@ -9,6 +9,7 @@
 
 #include "catalog/catalog.h"
 #include "common/error.h"
+#include "common/json_path.h"
 #include "metastore/run_log.h"
 #include "server/http_server.h"
 #include "storage/local_object_store.h"
@@ -144,23 +145,6 @@ constexpr size_t kMaxRecordBytes = 1 << 20;    // Kinesis: 1 MiB per record
 constexpr size_t kMaxRequestBytes = 5 << 20;   // and 5 MiB per PutRecords request
 constexpr size_t kMaxRecordsPerRequest = 500;  // and 500 records
 
-// A dotted field of a record as text (strings as they are, numbers and booleans as JSON).
-std::optional<std::string> scalar_field(simdjson::dom::element element, const std::string& path) {
-  size_t start = 0;
-  while (true) {
-    const auto dot = path.find('.', start);
-    simdjson::dom::object object;
-    if (element.get_object().get(object)) return std::nullopt;
-    if (object[path.substr(start, dot == std::string::npos ? std::string::npos : dot - start)].get(element))
-      return std::nullopt;
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  if (element.is_string()) return std::string(element.get_string().value_unsafe());
-  if (element.is_number() || element.is_bool()) return simdjson::minify(element);
-  return std::nullopt;
-}
-
 // POST /v1/streams/{stream}/records: one JSON record, a JSON array of records, or NDJSON. Either the
 // whole request is written or nothing of it is.
 server::HttpResponse put_records(Runtime& runtime, const std::string& name,
@@ -192,7 +176,8 @@ server::HttpResponse put_records(Runtime& runtime, const std::string& name,
                                      " bytes; at most 1 MiB (1048576 bytes) per record");
     }
     if (!key_field.empty()) {
-      auto key = scalar_field(element, key_field);
+      simdjson::dom::element field;
+      auto key = json::at_path(element, key_field, field) ? json::scalar_text(field) : std::nullopt;
       if (!key || key->empty() || key->size() > 256) {
         return error_response(400, "record " + std::to_string(index) + " has no partition key field \"" +
                                        key_field + "\" (a string or number of 1 to 256 bytes)");

@@ -115,6 +115,21 @@ RunSummary finish_run(Runtime::Parts& parts, int64_t run_id, const std::string& 
   summary.error = outcome.error;
   return summary;
 }
+
+// A crawl's report as a run outcome: files read as records, the database as the object, warnings
+// (which do not fail the crawl) in the error field and the log.
+metastore::RunOutcome crawl_outcome(const catalog::CrawlerConfig& config,
+                                    const catalog::CrawlReport& report) {
+  metastore::RunOutcome outcome;
+  outcome.records = report.files_scanned;
+  outcome.object = "glue://" + config.database;
+  for (const auto& w : report.warnings) {
+    outcome.error += (outcome.error.empty() ? "" : "; ") + w;
+    spdlog::warn("crawler {}: {}", config.name, w);
+  }
+  return outcome;
+}
+
 }  // namespace
 
 Runtime::Runtime(config::Pipeline pipeline, Ownership ownership) : pipeline_(std::move(pipeline)) {
@@ -300,17 +315,13 @@ RunSummary Runtime::execute_crawl(int64_t run_id, const catalog::CrawlerConfig& 
   try {
     catalog::Crawler crawler(config, parts_->objects, parts_->catalog);
     auto report = crawler.crawl();
-    outcome.status = metastore::RunStatus::kSucceeded;
-    outcome.records = report.files_scanned;
-    outcome.object = "glue://" + config.database;
-    for (const auto& w : report.warnings) outcome.error += (outcome.error.empty() ? "" : "; ") + w;
+    outcome = crawl_outcome(config, report);
     spdlog::info(
         "run {} crawler {}: {} files read, {} unchanged, {} removed; tables created [{}], updated [{}]; "
         "{} partitions added",
         run_id, config.name, report.files_scanned, report.files_unchanged, report.files_removed,
         fmt::join(report.tables_created, ", "), fmt::join(report.tables_updated, ", "),
         report.partitions_added);
-    for (const auto& w : report.warnings) spdlog::warn("crawler {}: {}", config.name, w);
   } catch (const std::exception& e) {
     outcome.status = metastore::RunStatus::kFailed;
     outcome.error = e.what();
@@ -456,11 +467,7 @@ std::vector<RunSummary> Runtime::crawl_changes() {
         const int64_t run_id = parts_->runs.start(start);
         metastore::RunOutcome outcome;
         try {
-          auto report = crawler.crawl_objects(objects);
-          outcome.records = report.files_scanned;
-          outcome.object = "glue://" + config.database;
-          for (const auto& w : report.warnings) outcome.error += (outcome.error.empty() ? "" : "; ") + w;
-          for (const auto& w : report.warnings) spdlog::warn("crawler {}: {}", config.name, w);
+          outcome = crawl_outcome(config, crawler.crawl_objects(objects));
         } catch (const std::exception& e) {
           // The catalog could not be written (disk, metastore): the claims lapse and are tried again.
           outcome.status = metastore::RunStatus::kFailed;

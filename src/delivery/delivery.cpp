@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "common/compress.h"
+#include "common/json_path.h"
 #include "storage/object_store.h"
 #include "stream/stream.h"
 
@@ -83,34 +84,6 @@ std::string format_timestamp(const std::string& pattern, TimePoint t) {
   return out;
 }
 
-// The value of a dotted field of a JSON record as text; nullopt when absent, null or not a scalar.
-std::optional<std::string> field_of(simdjson::dom::parser& parser, const std::string& data,
-                                    const std::string& path) {
-  simdjson::dom::element element;
-  if (parser.parse(data).get(element)) return std::nullopt;
-  size_t start = 0;
-  while (true) {
-    const auto dot = path.find('.', start);
-    const std::string name = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    simdjson::dom::object object;
-    if (element.get_object().get(object)) return std::nullopt;
-    if (object[name].get(element)) return std::nullopt;
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  switch (element.type()) {
-    case simdjson::dom::element_type::STRING:
-      return std::string(element.get_string().value_unsafe());
-    case simdjson::dom::element_type::INT64:
-    case simdjson::dom::element_type::UINT64:
-    case simdjson::dom::element_type::DOUBLE:
-    case simdjson::dom::element_type::BOOL:
-      return simdjson::minify(element);
-    default:
-      return std::nullopt;
-  }
-}
-
 }  // namespace
 
 std::string validate_prefix(const std::string& prefix) {
@@ -174,7 +147,10 @@ struct Delivery::Impl {
           out += format_timestamp(part.text, oldest);
           break;
         case Part::Kind::kPartitionKey: {
-          auto value = field_of(parser, record.data, part.text);
+          simdjson::dom::element root, field;
+          std::optional<std::string> value;
+          if (!parser.parse(record.data).get(root) && json::at_path(root, part.text, field))
+            value = json::scalar_text(field);
           if (!value || value->empty() || value->find('/') != std::string::npos) return std::nullopt;
           out += *value;
           break;

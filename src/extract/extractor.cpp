@@ -12,6 +12,7 @@
 #pragma GCC diagnostic pop
 
 #include "common/error.h"
+#include "common/json_path.h"
 #include "extract/http_client.h"
 #include "schedule/schedule.h"
 
@@ -130,20 +131,6 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& va
 }
 
 // Navigates a dotted path ("info.next", "data.items") in a DOM element; false when absent.
-bool at_path(simdjson::dom::element root, const std::string& path, simdjson::dom::element& out) {
-  simdjson::dom::element current = root;
-  size_t start = 0;
-  while (true) {
-    const auto dot = path.find('.', start);
-    const std::string segment =
-        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (current[segment].get(current)) return false;
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  out = current;
-  return true;
-}
 
 class Run {
  public:
@@ -197,7 +184,7 @@ class Run {
       }
       simdjson::dom::element records = root;
       if (!source_.records_path.empty()) {
-        if (!at_path(root, source_.records_path, records)) {
+        if (!json::at_path(root, source_.records_path, records)) {
           fail("GET " + url + ": the response has no \"" + source_.records_path + "\" (records_path)");
         }
       }
@@ -228,7 +215,7 @@ class Run {
         case PaginationConfig::Kind::kNextField: {
           simdjson::dom::element value;
           std::string_view text;
-          if (at_path(root, source_.pagination.next_field, value) && !value.get_string().get(text) &&
+          if (json::at_path(root, source_.pagination.next_field, value) && !value.get_string().get(text) &&
               !text.empty())
             next = std::string(text);
           break;

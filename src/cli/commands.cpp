@@ -534,6 +534,17 @@ std::vector<std::pair<std::string, std::string>> daemon_auth(const Options& opt)
   throw Error(what + ": HTTP " + std::to_string(reply.status) + ": " + message);
 }
 
+// One request to the daemon; a transport failure becomes one line naming the address.
+extract::HttpReply call_daemon(extract::HttpClient& client, const extract::HttpGet& request,
+                               const std::string& base) {
+  try {
+    return client.get(request);
+  } catch (const extract::TransportError& e) {
+    throw Error("cannot reach the sluice daemon at " + base +
+                " (is `sluice run` running there?): " + e.what());
+  }
+}
+
 }  // namespace
 
 int cmd_put(const Options& opt) {
@@ -555,7 +566,14 @@ int cmd_put(const Options& opt) {
       request.post_body = batch;
       request.headers = auth;
       request.headers.emplace_back("Content-Type", "application/x-ndjson");
-      auto reply = client.get(request);
+      extract::HttpReply reply;
+      try {
+        reply = call_daemon(client, request, base);
+      } catch (const Error& e) {
+        // What was acknowledged before stays in the stream; say where to resume.
+        throw Error(std::string(e.what()) + "; " + std::to_string(sent) + " records were put before line " +
+                    std::to_string(line_number - in_batch + 1));
+      }
       if (reply.status == 503 && attempt < 30) {  // back-pressure: wait as asked, then again
         std::this_thread::sleep_for(std::chrono::seconds(1));
         continue;
@@ -590,7 +608,7 @@ int cmd_tail(const Options& opt) {
   extract::HttpGet describe;
   describe.headers = auth;
   describe.url = base + "/v1/streams/" + extract::url_encode(opt.name);
-  auto reply = client.get(describe);
+  auto reply = call_daemon(client, describe, base);
   if (reply.status != 200) fail_reply("tail " + opt.name, reply);
   std::map<std::string, std::string> positions;  // shard -> from
   const auto description = nlohmann::json::parse(reply.body);
@@ -612,7 +630,7 @@ int cmd_tail(const Options& opt) {
                                           "shard", shard);
       if (!from.empty()) request.url = extract::append_query(request.url, "from", from);
       if (!opt.consumer.empty()) request.url = extract::append_query(request.url, "consumer", opt.consumer);
-      auto page = client.get(request);
+      auto page = call_daemon(client, request, base);
       if (page.status != 200) fail_reply("tail " + opt.name + " " + shard, page);
       auto body = nlohmann::json::parse(page.body);
       for (const auto& record : body["records"]) std::cout << record["data"].get<std::string>() << '\n';
@@ -627,7 +645,7 @@ int cmd_tail(const Options& opt) {
         save.post_body = nlohmann::json{{"shard_id", shard},
                                         {"sequence_number", body["records"].back()["sequence_number"]}}
                              .dump();
-        auto saved = client.get(save);
+        auto saved = call_daemon(client, save, base);
         if (saved.status != 200) fail_reply("checkpoint " + opt.consumer, saved);
       }
       from = body["next"].get<std::string>();

@@ -432,6 +432,10 @@ TEST_F(Cli, PutAndTailThroughTheDaemon) {
                 .code,
             0);
   EXPECT_EQ(sluice({"tail", "events", "--url", url, "--consumer", "app"}).out, "{\"id\":5000}\n");
+  auto stopped = sluice({"tail", "events", "--url", "http://127.0.0.1:1"});
+  EXPECT_EQ(stopped.code, 1);
+  EXPECT_THAT(stopped.err, HasSubstr("cannot reach the sluice daemon at http://127.0.0.1:1"));
+  EXPECT_EQ(std::count(stopped.err.begin(), stopped.err.end(), '\n'), 1);
   auto bad = sluice({"tail", "nope", "--url", url});
   EXPECT_EQ(bad.code, 1);
   EXPECT_THAT(bad.err, HasSubstr("HTTP 404: no stream named \"nope\""));

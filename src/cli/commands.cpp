@@ -51,21 +51,31 @@ void print_summaries(const std::vector<daemon::RunSummary>& runs) {
 }
 
 // A plain text table: columns as wide as their widest value (capped), NULL shown as NULL.
-void print_table(const std::vector<std::string>& header,
-                 const std::vector<std::vector<std::optional<std::string>>>& rows) {
-  constexpr size_t kMaxWidth = 48;
-  auto cell = [&](const std::optional<std::string>& v) {
-    std::string text = v ? *v : "NULL";
-    for (char& c : text)
-      if (c == '\n' || c == '\t') c = ' ';
-    if (text.size() > kMaxWidth) text = text.substr(0, kMaxWidth - 3) + "...";
-    return text;
-  };
+constexpr size_t kMaxCellWidth = 48;
+
+std::string table_cell(const std::optional<std::string>& v) {
+  std::string text = v ? *v : "NULL";
+  for (char& c : text)
+    if (c == '\n' || c == '\t') c = ' ';
+  if (text.size() > kMaxCellWidth) text = text.substr(0, kMaxCellWidth - 3) + "...";
+  return text;
+}
+
+// Column widths for a table of `rows` under `header`.
+std::vector<size_t> table_widths(const std::vector<std::string>& header,
+                                 const std::vector<std::vector<std::optional<std::string>>>& rows) {
   std::vector<size_t> width(header.size());
-  for (size_t i = 0; i < header.size(); ++i) width[i] = std::min(kMaxWidth, header[i].size());
+  for (size_t i = 0; i < header.size(); ++i) width[i] = std::min(kMaxCellWidth, header[i].size());
   for (const auto& row : rows)
     for (size_t i = 0; i < row.size() && i < width.size(); ++i)
-      width[i] = std::max(width[i], cell(row[i]).size());
+      width[i] = std::max(width[i], table_cell(row[i]).size());
+  return width;
+}
+
+// Prints `rows` (after the header when `with_header`) in columns of `width`.
+void print_table_rows(const std::vector<std::string>& header,
+                      const std::vector<std::vector<std::optional<std::string>>>& rows,
+                      const std::vector<size_t>& width, bool with_header) {
   auto line = [&](const std::vector<std::string>& values) {
     std::string out;
     for (size_t i = 0; i < values.size(); ++i) {
@@ -74,14 +84,21 @@ void print_table(const std::vector<std::string>& header,
     }
     std::cout << out << '\n';
   };
-  std::vector<std::string> names;
-  for (const auto& h : header) names.push_back(h.size() > kMaxWidth ? h.substr(0, kMaxWidth) : h);
-  line(names);
+  if (with_header) {
+    std::vector<std::string> names;
+    for (const auto& h : header) names.push_back(h.size() > kMaxCellWidth ? h.substr(0, kMaxCellWidth) : h);
+    line(names);
+  }
   for (const auto& row : rows) {
     std::vector<std::string> values;
-    for (const auto& v : row) values.push_back(cell(v));
+    for (const auto& v : row) values.push_back(table_cell(v));
     line(values);
   }
+}
+
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::optional<std::string>>>& rows) {
+  print_table_rows(header, rows, table_widths(header, rows), true);
 }
 
 bool all_succeeded(const std::vector<daemon::RunSummary>& runs) {
@@ -109,6 +126,31 @@ int cmd_trigger(const Options& opt) {
   auto processed = runtime.process_pending();
   print_summaries(processed);
   return all_succeeded(runs) && all_succeeded(processed) ? 0 : 1;
+}
+
+int cmd_reprocess(const Options& opt) {
+  config::Pipeline pipeline = load(opt);
+  if (!pipeline.find_processor(opt.name)) {
+    throw Error("no processor named \"" + opt.name + "\" in " + pipeline.file.string());
+  }
+  daemon::Runtime runtime(std::move(pipeline));
+  if (opt.list) {
+    const auto failed = runtime.quarantined(opt.name);
+    for (const auto& f : failed)
+      std::cout << "s3://" << f.event.bucket << "/" << f.event.key << "\t" << f.reason << '\n';
+    std::cerr << failed.size() << " quarantined inputs of processor " << opt.name << '\n';
+    return 0;
+  }
+  const auto reopened = runtime.reprocess(opt.name, opt.args);
+  for (const auto& input : reopened) std::cout << "reprocess " << input << '\n';
+  if (!runtime.owner()) {
+    // A daemon owns the data directory: its processing loop takes the reopened inputs at once.
+    std::cerr << reopened.size() << " inputs handed to the running daemon; `sluice runs` shows the outcome\n";
+    return 0;
+  }
+  auto processed = runtime.process_pending();
+  print_summaries(processed);
+  return all_succeeded(processed) ? 0 : 1;
 }
 
 int cmd_runs(const Options& opt) {
@@ -191,10 +233,7 @@ int cmd_run(const Options& opt) {
                runtime.pipeline().server.host, api.port());
 
   daemon::SchedulerLoop scheduler(runtime);
-  std::thread worker([&] {
-    runtime.retry_interrupted();
-    scheduler.run();
-  });
+  std::thread worker([&] { scheduler.run(); });
   // Processing: events are picked up within the polling interval of their object landing.
   std::mutex processing_mutex;
   std::condition_variable processing_wake;
@@ -387,25 +426,143 @@ daemon::Runtime open_client(const Options& opt) {
 
 }  // namespace
 
+namespace {
+
+// Prints a query's rows as they arrive, so that memory does not grow with the result: CSV (Athena's)
+// and JSON line by line; the table from widths measured on its first kTableSample rows.
+class QueryPrinter : public query::RowSink {
+ public:
+  explicit QueryPrinter(std::string format) : format_(std::move(format)) {}
+
+  void begin(const std::string& query_id, const std::vector<std::string>& columns,
+             const std::vector<std::string>& types) override {
+    columns_ = columns;
+    if (format_ == "csv") {
+      std::cout << query::athena_csv(columns, {});
+    } else if (format_ == "json") {
+      nlohmann::json described = nlohmann::json::array();
+      for (size_t i = 0; i < columns.size(); ++i)
+        described.push_back({{"name", columns[i]}, {"type", types[i]}});
+      std::cout << "{\"query_id\": " << nlohmann::json(query_id).dump()
+                << ",\n \"columns\": " << described.dump() << ",\n \"rows\": [";
+    }
+  }
+
+  void rows(const query::RowChunk& chunk) override {
+    std::vector<std::optional<std::string>> row(chunk.column_count());
+    for (size_t r = 0; r < chunk.row_count(); ++r) {
+      for (size_t c = 0; c < row.size(); ++c) {
+        auto v = chunk.value(r, c);
+        row[c] = v ? std::optional<std::string>(std::string(*v)) : std::nullopt;
+      }
+      print(std::move(row));
+      row.assign(chunk.column_count(), std::nullopt);
+    }
+  }
+
+  // Ends the output with what is known only at the end (row count, timings).
+  void finish(const query::QueryResult& result) {
+    if (format_ == "table") {
+      flush_table_sample();
+      std::cerr << "(" << result.row_count << " rows; query " << result.query_id << "; "
+                << result.bytes_scanned << " bytes scanned; " << result.planning_ms + result.execution_ms
+                << " ms" << (result.output.empty() ? "" : "; result " + result.output) << ")\n";
+    } else if (format_ == "json") {
+      std::cout << "],\n \"database\": " << nlohmann::json(result.database).dump()
+                << ",\n \"row_count\": " << result.row_count
+                << ",\n \"bytes_scanned\": " << result.bytes_scanned
+                << ",\n \"output\": " << nlohmann::json(result.output).dump()
+                << ",\n \"planning_ms\": " << result.planning_ms
+                << ",\n \"execution_ms\": " << result.execution_ms << "}\n";
+    }
+  }
+
+ private:
+  static constexpr size_t kTableSample = 1000;
+
+  void print(std::vector<std::optional<std::string>> row) {
+    if (format_ == "csv") {
+      std::string line = query::athena_csv({}, {row});
+      std::cout << line.substr(1);  // without the empty header line
+    } else if (format_ == "json") {
+      nlohmann::json values = nlohmann::json::array();
+      for (auto& v : row) values.push_back(v ? nlohmann::json(std::move(*v)) : nlohmann::json(nullptr));
+      std::cout << (printed_++ ? ",\n  " : "\n  ") << values.dump();
+    } else if (!widths_) {
+      sample_.push_back(std::move(row));
+      if (sample_.size() == kTableSample) flush_table_sample();
+    } else {
+      print_table_rows(columns_, {row}, *widths_, false);
+    }
+  }
+
+  void flush_table_sample() {
+    if (widths_) return;
+    widths_ = table_widths(columns_, sample_);
+    print_table_rows(columns_, sample_, *widths_, true);
+    sample_.clear();
+  }
+
+  std::string format_;
+  std::vector<std::string> columns_;
+  std::vector<std::vector<std::optional<std::string>>> sample_;
+  std::optional<std::vector<size_t>> widths_;
+  size_t printed_ = 0;
+};
+
+// Sets `cancel` when SIGINT or SIGTERM arrives while it lives (sluice query on Ctrl-C).
+class CancelOnSignal {
+ public:
+  explicit CancelOnSignal(std::atomic<bool>& cancel) {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    watcher_ = std::thread([this, signals, &cancel] {
+      const timespec tick{0, 100'000'000};
+      while (!done_.load()) {
+        if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+          cancel.store(true);
+          return;
+        }
+      }
+    });
+  }
+  ~CancelOnSignal() {
+    done_.store(true);
+    watcher_.join();
+  }
+  CancelOnSignal(const CancelOnSignal&) = delete;
+  CancelOnSignal& operator=(const CancelOnSignal&) = delete;
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread watcher_;
+};
+
+}  // namespace
+
 int cmd_query(const Options& opt) {
   auto runtime = open_client(opt);
+  QueryPrinter printer(opt.format);
+  std::atomic<bool> cancel{false};
+  query::RunOptions options;
+  options.database = opt.database;
+  options.sink = &printer;
+  options.cancel = &cancel;
+  options.cancelled_by = "Ctrl-C";
+  options.max_inline_rows = 0;  // every row is printed as it comes; none is kept
   query::QueryResult result;
   try {
-    result = runtime.query(opt.sql, opt.database);
+    CancelOnSignal on_signal(cancel);
+    result = runtime.query(opt.sql, options);
   } catch (const query::QueryFailed& e) {
+    std::cout.flush();
     std::cerr << "sluice: " << e.what() << " (query " << e.query_id() << ")\n";
-    return 1;
+    return e.cause() == query::QueryFailed::Cause::kCancelled ? 130 : 1;
   }
-  if (opt.format == "json") {
-    std::cout << daemon::query_result_to_json(result).dump(2) << '\n';
-  } else if (opt.format == "csv") {
-    std::cout << query::athena_csv(result.columns, result.rows);
-  } else {
-    print_table(result.columns, result.rows);
-    std::cerr << "(" << result.rows.size() << " rows; query " << result.query_id << "; "
-              << result.bytes_scanned << " bytes scanned; " << result.planning_ms + result.execution_ms
-              << " ms" << (result.output.empty() ? "" : "; result " + result.output) << ")\n";
-  }
+  printer.finish(result);
   return 0;
 }
 

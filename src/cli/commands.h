@@ -23,11 +23,13 @@ struct Options {
   std::string from;      // tail: empty = trim_horizon, or after the consumer's checkpoint
   std::string consumer;  // tail: a named consumer whose checkpoints are kept
   bool follow = false;
+  bool list = false;  // reprocess: only list the quarantined inputs
 };
 
 int cmd_validate(const Options& opt);
 int cmd_run(const Options& opt);
 int cmd_trigger(const Options& opt);
+int cmd_reprocess(const Options& opt);
 int cmd_runs(const Options& opt);
 int cmd_demo(const Options& opt);
 int cmd_fixture(const Options& opt);

@@ -46,6 +46,15 @@ int main(int argc, char** argv) {
                       "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
   trigger->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
 
+  auto* reprocess = app.add_subcommand(
+      "reprocess", "Process a processor's quarantined inputs again (all, or those with the given keys)");
+  reprocess->add_option("PROCESSOR", opt.name, "Processor name")->required();
+  reprocess->add_option("KEY", opt.args, "Keys of quarantined inputs (default: every one)");
+  reprocess->add_flag("--list", opt.list, "Only list the quarantined inputs and why they failed");
+  reprocess->add_option("-p,--pipeline", opt.pipeline,
+                        "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
+  reprocess->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
+
   auto* runs = app.add_subcommand("runs", "Show the run history");
   runs->add_option("-p,--pipeline", opt.pipeline,
                    "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
@@ -120,6 +129,7 @@ int main(int argc, char** argv) {
     if (*validate) return sluice::cli::cmd_validate(opt);
     if (*run) return sluice::cli::cmd_run(opt);
     if (*trigger) return sluice::cli::cmd_trigger(opt);
+    if (*reprocess) return sluice::cli::cmd_reprocess(opt);
     if (*runs) return sluice::cli::cmd_runs(opt);
     if (*demo) return sluice::cli::cmd_demo(opt);
     if (*fixture) return sluice::cli::cmd_fixture(opt);

@@ -15,7 +15,13 @@
 namespace sluice::fs {
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+// Throws for the errno of a failed call: SystemError when the system failed (disk full, I/O
+// error), Error otherwise. `what` says what was being done, with the path.
+[[noreturn]] void throw_errno(const std::string& what, int error) {
+  const std::string message = what + ": " + std::strerror(error);
+  if (is_system_errno(error)) throw SystemError(message);
+  throw Error(message);
+}
 
 // Closes a file descriptor on every path out of a scope.
 class FileDescriptor {
@@ -27,12 +33,6 @@ class FileDescriptor {
     if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
-  // Closes now and reports a failure (close can report deferred write errors).
-  bool close() {
-    int fd = fd_;
-    fd_ = -1;
-    return ::close(fd) == 0;
-  }
 
  private:
   int fd_;
@@ -50,8 +50,8 @@ std::string unique_suffix() {
 
 void fsync_dir(const std::filesystem::path& dir) {
   FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0) throw Error("cannot open directory " + dir.string() + ": " + errno_text());
-  if (::fsync(fd.get()) != 0) throw Error("cannot fsync directory " + dir.string() + ": " + errno_text());
+  if (fd.get() < 0) throw_errno("cannot open directory " + dir.string(), errno);
+  if (::fsync(fd.get()) != 0) throw_errno("cannot fsync directory " + dir.string(), errno);
 }
 
 void create_directories_durable(const std::filesystem::path& dir) {
@@ -59,7 +59,7 @@ void create_directories_durable(const std::filesystem::path& dir) {
   while (!existing.empty() && !std::filesystem::exists(existing)) existing = existing.parent_path();
   std::error_code ec;
   if (!std::filesystem::create_directories(dir, ec) && ec) {
-    throw Error("cannot create directory " + dir.string() + ": " + ec.message());
+    throw_errno("cannot create directory " + dir.string(), ec.value());
   }
   // fsync every directory from the first created one's parent down to `dir`.
   std::filesystem::path walk = existing.empty() ? std::filesystem::path(".") : existing;
@@ -73,36 +73,16 @@ void create_directories_durable(const std::filesystem::path& dir) {
 }
 
 std::filesystem::path write_temp_file(const std::filesystem::path& dir, std::string_view data) {
-  if (!std::filesystem::is_directory(dir)) create_directories_durable(dir);
-  const auto tmp = dir / (std::string(kTempPrefix) + unique_suffix());
-  FileDescriptor fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (fd.get() < 0) throw Error("cannot create " + tmp.string() + ": " + errno_text());
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd.get(), p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      std::string why = errno_text();
-      ::unlink(tmp.c_str());
-      throw Error("cannot write " + tmp.string() + ": " + why);
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (::fdatasync(fd.get()) != 0 || !fd.close()) {
-    std::string why = errno_text();
-    ::unlink(tmp.c_str());
-    throw Error("cannot sync " + tmp.string() + ": " + why);
-  }
-  return tmp;
+  TempFileWriter file(dir, 0);  // no buffer: the data is written as it is
+  file.write(data);
+  return file.release_synced();
 }
 
 void rename_durable(const std::filesystem::path& temp, const std::filesystem::path& path) {
   if (::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string why = errno_text();
+    const int error = errno;
     ::unlink(temp.c_str());
-    throw Error("cannot rename " + temp.string() + " to " + path.string() + ": " + why);
+    throw_errno("cannot rename " + temp.string() + " to " + path.string(), error);
   }
   fsync_dir(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
 }
@@ -114,11 +94,96 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data)
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open " + path.string() + ": " + errno_text());
+  if (!in) throw_errno("cannot open " + path.string(), errno);
   std::ostringstream out;
   out << in.rdbuf();
-  if (in.bad()) throw Error("cannot read " + path.string());
+  if (in.bad()) throw SystemError("cannot read " + path.string());
   return out.str();
+}
+
+std::string read_file_range(const std::filesystem::path& path, uint64_t offset, uint64_t length) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_errno("cannot open " + path.string(), errno);
+  std::string out;
+  constexpr uint64_t kStep = 1 << 20;
+  while (out.size() < length) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kStep, length - out.size()));
+    const size_t at = out.size();
+    out.resize(at + want);
+    const ssize_t n = ::pread(fd.get(), out.data() + at, want, static_cast<off_t>(offset + at));
+    if (n < 0) {
+      if (errno == EINTR) {
+        out.resize(at);
+        continue;
+      }
+      throw_errno("cannot read " + path.string(), errno);
+    }
+    out.resize(at + static_cast<size_t>(n));
+    if (n == 0) break;
+  }
+  return out;
+}
+
+TempFileWriter::TempFileWriter(const std::filesystem::path& dir, size_t buffer_bytes)
+    : buffer_bytes_(buffer_bytes) {
+  if (!std::filesystem::is_directory(dir)) create_directories_durable(dir);
+  path_ = dir / (std::string(kTempPrefix) + unique_suffix());
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw_errno("cannot create " + path_.string(), errno);
+}
+
+TempFileWriter::~TempFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+}
+
+void TempFileWriter::write(std::string_view data) {
+  if (fd_ < 0) throw Error("cannot write " + path_.string() + ": it was already released");
+  size_ += data.size();
+  if (buffer_.size() + data.size() <= buffer_bytes_) {
+    buffer_.append(data);
+    return;
+  }
+  flush();
+  if (data.size() >= buffer_bytes_) {
+    write_all(data);  // large pieces go straight to the file, without a copy
+  } else {
+    buffer_.append(data);
+  }
+}
+
+void TempFileWriter::write_all(std::string_view data) {
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("cannot write " + path_.string(), errno);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
+void TempFileWriter::flush() {
+  write_all(buffer_);
+  buffer_.clear();
+}
+
+std::filesystem::path TempFileWriter::release_synced() {
+  flush();
+  const int fd = fd_;
+  fd_ = -1;
+  int error = ::fdatasync(fd) == 0 ? 0 : errno;
+  if (::close(fd) != 0 && error == 0) error = errno;  // close can report a deferred write error
+  if (error != 0) {
+    ::unlink(path_.c_str());
+    throw_errno("cannot sync " + path_.string(), error);
+  }
+  return path_;
 }
 
 }  // namespace sluice::fs

@@ -14,6 +14,15 @@
 namespace sluice::config {
 namespace {
 
+// A pipeline file is a page or two of YAML; a cap keeps a mistaken or hostile file (50 MB took 8 s
+// and 1.3 GB to parse) from taking the machine.
+constexpr size_t kMaxPipelineBytes = 1 << 20;
+
+std::string too_large_message(uintmax_t size) {
+  return "the pipeline file is " + std::to_string(size) + " bytes; the limit is 1 MiB (" +
+         std::to_string(kMaxPipelineBytes) + " bytes)";
+}
+
 using extract::AuthConfig;
 using extract::PaginationConfig;
 using extract::SourceConfig;
@@ -61,6 +70,8 @@ std::string node_type_name(const YAML::Node& node) {
 // Walks the YAML tree and collects diagnostics instead of stopping at the first problem.
 class Reader {
  public:
+  static constexpr size_t kMaxDiagnostics = 100;
+
   explicit Reader(std::string file) : file_(std::move(file)) {}
 
   void error(const YAML::Node& node, const std::string& path, const std::string& message) {
@@ -68,6 +79,13 @@ class Reader {
     error_at(mark.line + 1, mark.column + 1, path, message);
   }
   void error_at(int line, int column, const std::string& path, const std::string& message) {
+    if (diagnostics_.size() == kMaxDiagnostics) {
+      // A hostile or broken file (YAML aliases can repeat one mistake millions of times) must not
+      // take memory and minutes: stop at a page of problems.
+      diagnostics_.push_back(Diagnostic{
+          file_, line, column, path, "too many problems; stopped after " + std::to_string(kMaxDiagnostics)});
+      throw ConfigError(std::move(diagnostics_));
+    }
     diagnostics_.push_back(Diagnostic{file_, line, column, path, message});
   }
   std::vector<Diagnostic>& diagnostics() { return diagnostics_; }
@@ -275,13 +293,16 @@ void parse_pagination(Reader& r, const YAML::Node& node, const std::string& path
   if (auto v = r.int_at(node, "max_pages", path, 1, 1'000'000)) page.max_pages = static_cast<int>(*v);
 }
 
+std::optional<uint64_t> size_at(Reader& r, const YAML::Node& map, std::string_view key,
+                                const std::string& path, uint64_t min, uint64_t max);
+
 void parse_source(Reader& r, const std::string& name, const YAML::Node& node, const std::string& path,
                   SourceConfig& src) {
   src.name = name;
   if (!r.expect_map(node, path)) return;
   r.check_keys(node, path,
                {"type", "url", "headers", "query", "auth", "timeout", "retry", "records_path", "pagination",
-                "max_response_bytes", "to", "timezone"});
+                "max_response_bytes", "max_total_bytes", "to", "timezone"});
   if (auto type = r.string_at(node, "type", path, false); type && *type != "http") {
     r.error(node["type"], Reader::child(path, "type"),
             "expected \"http\" (the only source type), got \"" + *type + "\"");
@@ -318,8 +339,9 @@ void parse_source(Reader& r, const std::string& name, const YAML::Node& node, co
   if (auto v = r.string_at(node, "records_path", path, false)) src.records_path = *v;
   if (node["pagination"])
     parse_pagination(r, node["pagination"], Reader::child(path, "pagination"), src.pagination);
-  if (auto v = r.int_at(node, "max_response_bytes", path, 1, int64_t{4} << 30))
-    src.max_response_bytes = static_cast<uint64_t>(*v);
+  if (auto v = size_at(r, node, "max_response_bytes", path, 1, uint64_t{4} << 30))
+    src.max_response_bytes = *v;
+  if (auto v = size_at(r, node, "max_total_bytes", path, 1, uint64_t{1} << 40)) src.max_total_bytes = *v;
   if (auto to = r.string_at(node, "to", path, true)) {
     if (std::string why = validate_destination(*to); !why.empty()) {
       r.error(node["to"], Reader::child(path, "to"), why);
@@ -544,7 +566,9 @@ void parse_crawler(Reader& r, const std::string& name, const YAML::Node& node, c
 void parse_query(Reader& r, const YAML::Node& node, const std::set<std::string>& buckets,
                  query::QueryConfig& query) {
   if (!r.expect_map(node, "query")) return;
-  r.check_keys(node, "query", {"database", "output_location", "threads", "memory_limit"});
+  r.check_keys(node, "query",
+               {"database", "output_location", "threads", "memory_limit", "timeout", "max_inline_rows",
+                "max_sql_bytes"});
   if (auto db = r.string_at(node, "database", "query", false)) {
     if (!valid_glue_name(*db))
       r.error(node["database"], "query.database",
@@ -564,6 +588,11 @@ void parse_query(Reader& r, const YAML::Node& node, const std::set<std::string>&
   }
   if (auto t = r.int_at(node, "threads", "query", 0, 256)) query.threads = static_cast<int>(*t);
   if (auto m = r.string_at(node, "memory_limit", "query", false)) query.memory_limit = *m;
+  if (auto t = r.duration_at(node, "timeout", "query", std::chrono::hours(24))) query.timeout = *t;
+  if (auto n = r.int_at(node, "max_inline_rows", "query", 0, 100'000))
+    query.max_inline_rows = static_cast<size_t>(*n);
+  if (auto n = size_at(r, node, "max_sql_bytes", "query", 1024, 64 << 20))
+    query.max_sql_bytes = static_cast<size_t>(*n);
 }
 
 // Sizes as written in pipeline files: 1048576, 512KiB, 5MiB, 1GiB.
@@ -606,7 +635,8 @@ void parse_stream(Reader& r, const std::string& name, const YAML::Node& node, co
   if (node.IsNull()) return;  // all defaults
   if (!r.expect_map(node, path)) return;
   r.check_keys(node, path,
-               {"shards", "fsync", "fsync_interval", "retention", "segment_bytes", "max_pending_bytes"});
+               {"shards", "fsync", "fsync_interval", "retention", "segment_bytes", "max_pending_bytes",
+                "min_free_disk"});
   if (auto v = r.int_at(node, "shards", path, 1, 64)) s.shards = static_cast<int>(*v);
   if (auto f = r.string_at(node, "fsync", path, false)) {
     if (*f == "always")
@@ -623,6 +653,7 @@ void parse_stream(Reader& r, const std::string& name, const YAML::Node& node, co
   if (auto v = size_at(r, node, "segment_bytes", path, 1024, uint64_t{1} << 32)) s.segment_bytes = *v;
   if (auto v = size_at(r, node, "max_pending_bytes", path, 1 << 20, uint64_t{1} << 34))
     s.max_pending_bytes = static_cast<size_t>(*v);
+  if (auto v = size_at(r, node, "min_free_disk", path, 0, uint64_t{1} << 50)) s.min_free_bytes = *v;
 }
 
 void parse_delivery(Reader& r, const std::string& name, const YAML::Node& node, const std::string& path,
@@ -743,6 +774,10 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
   Reader r(file.string());
   Pipeline pipeline;
   pipeline.file = file;
+  if (yaml_text.size() > kMaxPipelineBytes) {
+    r.error_at(1, 1, "", too_large_message(yaml_text.size()));
+    throw ConfigError(std::move(r.diagnostics()));
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml_text));
@@ -986,6 +1021,10 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
 }
 
 Pipeline load_pipeline(const std::filesystem::path& file) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(file, ec);
+  if (!ec && size > kMaxPipelineBytes)
+    throw ConfigError({Diagnostic{file.string(), 1, 1, "", too_large_message(size)}});
   std::string text;
   try {
     text = fs::read_file(file);

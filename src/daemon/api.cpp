@@ -9,6 +9,7 @@
 
 #include "catalog/catalog.h"
 #include "common/error.h"
+#include "common/json_limits.h"
 #include "common/json_path.h"
 #include "metastore/run_log.h"
 #include "server/http_server.h"
@@ -83,9 +84,16 @@ nlohmann::json query_result_to_json(const query::QueryResult& r) {
     for (const auto& v : row) values.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
     rows.push_back(std::move(values));
   }
-  return {{"query_id", r.query_id}, {"database", r.database},       {"columns", columns},
-          {"rows", rows},           {"row_count", r.rows.size()},   {"bytes_scanned", r.bytes_scanned},
-          {"output", r.output},     {"planning_ms", r.planning_ms}, {"execution_ms", r.execution_ms}};
+  return {{"query_id", r.query_id},
+          {"database", r.database},
+          {"columns", columns},
+          {"rows", rows},
+          {"row_count", r.row_count},
+          {"truncated", r.truncated},
+          {"bytes_scanned", r.bytes_scanned},
+          {"output", r.output},
+          {"planning_ms", r.planning_ms},
+          {"execution_ms", r.execution_ms}};
 }
 
 nlohmann::json query_record_to_json(const query::QueryRecord& q) {
@@ -100,7 +108,10 @@ nlohmann::json query_record_to_json(const query::QueryRecord& q) {
           {"rows", q.rows},
           {"bytes_scanned", q.bytes_scanned},
           {"output", q.output},
-          {"error", q.error}};
+          {"error", q.error},
+          {"sql_bytes", q.sql_bytes},
+          {"sql_sha256", q.sql_sha256},
+          {"sql_truncated", q.sql_truncated()}};
 }
 
 nlohmann::json table_to_json(catalog::Catalog& catalog, const catalog::TableInfo& t, bool full) {
@@ -346,9 +357,11 @@ server::HttpResponse checkpoint(Runtime& runtime, const std::string& name, const
   if (request.method != "POST") return error_response(405, "use POST (save) or GET (show)");
   nlohmann::json body;
   try {
-    body = nlohmann::json::parse(request.body);
-  } catch (const nlohmann::json::parse_error&) {
-    return error_response(400, "expected {\"shard_id\": \"shardId-...\", \"sequence_number\": \"...\"}");
+    body = parse_json_limited(request.body);
+  } catch (const Error& e) {
+    return error_response(
+        400,
+        std::string(e.what()) + "; expected {\"shard_id\": \"shardId-...\", \"sequence_number\": \"...\"}");
   }
   if (!body.is_object() || !body.value("shard_id", nlohmann::json()).is_string() ||
       !body.value("sequence_number", nlohmann::json()).is_string())
@@ -364,6 +377,162 @@ server::HttpResponse checkpoint(Runtime& runtime, const std::string& name, const
   runtime.checkpoints().save(name, consumer, shard, sequence);
   return json_response(
       200, {{"stream", name}, {"consumer", consumer}, {"shard_id", shard}, {"sequence_number", sequence}});
+}
+
+// POST /v1/query {"sql", "database" (optional), "max_rows" (optional)}: runs the query, cancelled when
+// the client leaves; answers the first max_rows rows (the CSV result has every row).
+server::HttpResponse run_query(Runtime& runtime, const server::HttpRequest& request) {
+  nlohmann::json body;
+  try {
+    body = parse_json_limited(request.body);
+  } catch (const Error& e) {
+    return error_response(400, e.what());
+  }
+  if (!body.is_object() || !body.contains("sql") || !body["sql"].is_string()) {
+    return error_response(
+        400,
+        "expected {\"sql\": \"SELECT ...\", \"database\": \"...\" (optional), \"max_rows\": N (optional)}");
+  }
+  query::RunOptions options;
+  if (body.contains("database") && body["database"].is_string()) options.database = body["database"];
+  if (body.contains("max_rows")) {
+    if (!body["max_rows"].is_number_unsigned() || body["max_rows"].get<uint64_t>() > 10000)
+      return error_response(400, "max_rows must be an integer from 0 to 10000");
+    options.max_inline_rows = body["max_rows"].get<size_t>();
+  }
+  options.cancel = request.client_gone;
+  options.cancelled_by = "the client (it disconnected)";
+  try {
+    return json_response(200, query_result_to_json(runtime.query(body["sql"].get<std::string>(), options)));
+  } catch (const query::QueryFailed& e) {
+    using Cause = query::QueryFailed::Cause;
+    const bool cancelled = e.cause() == Cause::kCancelled;
+    auto response = json_response(
+        cancelled                     ? 499
+        : e.cause() == Cause::kSystem ? 503
+                                      : 400,
+        {{"error", e.what()}, {"query_id", e.query_id()}, {"state", cancelled ? "CANCELLED" : "FAILED"}});
+    if (e.cause() == Cause::kSystem) response.headers["Retry-After"] = "1";
+    return response;
+  }
+}
+
+// /v1/queries/{id}: GET the history record, DELETE to cancel it while it runs; /v1/queries/{id}/results
+// pages its saved result (?next_token=&max_rows=), /v1/queries/{id}/results.csv streams the CSV.
+server::HttpResponse query_endpoint(Runtime& runtime, const std::string& rest,
+                                    const server::HttpRequest& request) {
+  const auto slash = rest.find('/');
+  const std::string id = rest.substr(0, slash);
+  const std::string sub = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (!query::is_query_id(id)) return error_response(404, "no query with id \"" + id.substr(0, 64) + "\"");
+  auto& engine = runtime.queries();
+  if (sub.empty()) {
+    if (request.method == "DELETE") {
+      if (engine.cancel(id, "DELETE /v1/queries/" + id))
+        return json_response(200, {{"query_id", id}, {"cancelled", true}});
+      auto record = runtime.query_record(id);
+      if (!record) return error_response(404, "no query with id \"" + id + "\"");
+      return error_response(409, "query " + id + " is not running (it is " + record->state + ")");
+    }
+    if (request.method != "GET") return error_response(405, "use GET (status) or DELETE (cancel)");
+    auto record = runtime.query_record(id);
+    if (!record) return error_response(404, "no query with id \"" + id + "\"");
+    return json_response(200, query_record_to_json(*record));
+  }
+  if (request.method != "GET") return error_response(405, "use GET");
+  if (sub == "results") {
+    int max_rows = 1000;
+    if (auto it = request.query.find("max_rows"); it != request.query.end()) {
+      auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), max_rows);
+      if (ec != std::errc() || end != it->second.data() + it->second.size() || max_rows < 1 ||
+          max_rows > 10000)
+        return error_response(400, "max_rows must be an integer from 1 to 10000, got \"" + it->second + "\"");
+    }
+    const auto token = request.query.count("next_token") ? request.query.at("next_token") : std::string();
+    try {
+      auto page = engine.read_results(id, token, static_cast<size_t>(max_rows));
+      nlohmann::json rows = nlohmann::json::array();
+      for (const auto& row : page.rows) {
+        nlohmann::json values = nlohmann::json::array();
+        for (const auto& v : row) values.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
+        rows.push_back(std::move(values));
+      }
+      return json_response(200, {{"query_id", id},
+                                 {"columns", page.columns},
+                                 {"rows", rows},
+                                 {"next_token", page.next_token.empty() ? nlohmann::json(nullptr)
+                                                                        : nlohmann::json(page.next_token)}});
+    } catch (const storage::NotFound& e) {
+      return error_response(410, std::string("the result of query ") + id + " is gone: " + e.what());
+    } catch (const Error& e) {
+      return error_response(400, e.what());
+    }
+  }
+  if (sub == "results.csv") {
+    auto record = runtime.query_record(id);
+    if (!record) return error_response(404, "no query with id \"" + id + "\"");
+    if (record->state != "SUCCEEDED" || record->output.rfind("s3://", 0) != 0)
+      return error_response(400, "query " + id + " has no saved result (it is " + record->state + ")");
+    const std::string location = record->output.substr(5);
+    const std::string bucket = location.substr(0, location.find('/'));
+    const std::string key = location.substr(bucket.size() + 1);
+    auto info = runtime.objects().head(bucket, key);
+    if (!info) return error_response(410, "the result of query " + id + " is gone: " + record->output);
+    server::HttpResponse response;
+    response.headers["Content-Type"] = "text/csv";
+    // Read and sent 1 MiB at a time: memory does not grow with the result.
+    response.stream = [&runtime, bucket, key, size = info->size](server::BodyWriter& out) {
+      for (uint64_t at = 0; at < size; at += 1 << 20)
+        if (!out.write(runtime.objects().get_range(bucket, key, at, 1 << 20))) return;
+    };
+    return response;
+  }
+  return error_response(404, "no such endpoint: " + request.method + " " + request.path);
+}
+
+// GET /v1/processors/{name}/quarantine: the inputs a processor quarantined and why;
+// POST /v1/processors/{name}/reprocess {"keys": [...]} (optional): process them again.
+server::HttpResponse processor_endpoint(Runtime& runtime, const std::string& rest,
+                                        const server::HttpRequest& request) {
+  const auto slash = rest.find('/');
+  const std::string name = rest.substr(0, slash);
+  const std::string action = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (!runtime.pipeline().find_processor(name))
+    return error_response(404, "no processor named \"" + name + "\"");
+  if (action == "quarantine") {
+    if (request.method != "GET") return error_response(405, "use GET");
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& f : runtime.quarantined(name))
+      out.push_back({{"input", "s3://" + f.event.bucket + "/" + f.event.key},
+                     {"reason", f.reason},
+                     {"attempts", f.attempts}});
+    return json_response(200, out);
+  }
+  if (action == "reprocess") {
+    if (request.method != "POST") return error_response(405, "use POST");
+    std::vector<std::string> keys;
+    if (request.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+      nlohmann::json body;
+      try {
+        body = parse_json_limited(request.body);
+      } catch (const Error& e) {
+        return error_response(400, e.what());
+      }
+      const auto bad =
+          error_response(400, "expected {\"keys\": [\"raw/...\", ...]} or no body (every quarantined input)");
+      if (!body.is_object() || (body.contains("keys") && !body["keys"].is_array())) return bad;
+      for (const auto& k : body.value("keys", nlohmann::json::array())) {
+        if (!k.is_string()) return bad;
+        keys.push_back(k);
+      }
+    }
+    try {
+      return json_response(200, {{"processor", name}, {"reprocessing", runtime.reprocess(name, keys)}});
+    } catch (const Error& e) {
+      return error_response(400, e.what());
+    }
+  }
+  return error_response(404, "no such endpoint: " + request.method + " " + request.path);
 }
 
 }  // namespace
@@ -440,24 +609,7 @@ struct Api::Impl {
     }
     if (path == "/v1/query") {
       if (request.method != "POST") return error_response(405, "use POST");
-      nlohmann::json body;
-      try {
-        body = nlohmann::json::parse(request.body);
-      } catch (const nlohmann::json::parse_error& e) {
-        return error_response(400, std::string("the body is not JSON: ") + e.what());
-      }
-      if (!body.is_object() || !body.contains("sql") || !body["sql"].is_string()) {
-        return error_response(400, "expected {\"sql\": \"SELECT ...\", \"database\": \"...\" (optional)}");
-      }
-      const std::string database = body.contains("database") && body["database"].is_string()
-                                       ? body["database"].get<std::string>()
-                                       : "";
-      try {
-        return json_response(200,
-                             query_result_to_json(runtime.query(body["sql"].get<std::string>(), database)));
-      } catch (const query::QueryFailed& e) {
-        return json_response(400, {{"error", e.what()}, {"query_id", e.query_id()}});
-      }
+      return run_query(runtime, request);
     }
     if (path == "/v1/queries") {
       if (request.method != "GET") return error_response(405, "use GET");
@@ -467,6 +619,11 @@ struct Api::Impl {
       for (const auto& q : runtime.query_history(limit)) out.push_back(query_record_to_json(q));
       return json_response(200, out);
     }
+    constexpr std::string_view kQueries = "/v1/queries/";
+    if (path.rfind(kQueries, 0) == 0) return query_endpoint(runtime, path.substr(kQueries.size()), request);
+    constexpr std::string_view kProcessors = "/v1/processors/";
+    if (path.rfind(kProcessors, 0) == 0)
+      return processor_endpoint(runtime, path.substr(kProcessors.size()), request);
     constexpr std::string_view kCatalog = "/v1/catalog/databases";
     if (path.rfind(kCatalog, 0) == 0) {
       if (request.method != "GET") return error_response(405, "use GET");
@@ -516,8 +673,17 @@ Api::Api(Runtime& runtime) : impl_(std::make_unique<Impl>(Impl{runtime, nullptr,
   server::HttpServerOptions options;
   options.host = server.host;
   options.port = static_cast<uint16_t>(server.port);
-  impl_->http = std::make_unique<server::HttpServer>(
-      options, [impl = impl_.get()](const server::HttpRequest& request) { return impl->handle(request); });
+  impl_->http =
+      std::make_unique<server::HttpServer>(options, [impl = impl_.get()](const server::HttpRequest& request) {
+        try {
+          return impl->handle(request);
+        } catch (const SystemError& e) {
+          // The system's own failure (disk full, I/O error): nothing of the request was done; retry.
+          auto response = error_response(503, std::string(e.what()) + "; retry later");
+          response.headers["Retry-After"] = "1";
+          return response;
+        }
+      });
   impl_->http->start();
 }
 

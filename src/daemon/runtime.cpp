@@ -134,6 +134,9 @@ metastore::RunOutcome crawl_outcome(const catalog::CrawlerConfig& config,
 
 Runtime::Runtime(config::Pipeline pipeline, Ownership ownership) : pipeline_(std::move(pipeline)) {
   fs::create_directories_durable(pipeline_.data_dir);
+  // Large sorts and joins of queries spill here, each query into its own folder.
+  if (pipeline_.query.temp_directory.empty())
+    pipeline_.query.temp_directory = (pipeline_.data_dir / "tmp" / "query").string();
   parts_ = std::make_unique<Parts>(pipeline_, ownership);
   owner_ = parts_->lock.owned();
   if (owner_) parts_->interrupted = parts_->runs.mark_unfinished_interrupted();
@@ -148,7 +151,22 @@ query::QueryResult Runtime::query(std::string_view sql, const std::string& datab
   return parts_->engine.run(sql, database);
 }
 
+query::QueryResult Runtime::query(std::string_view sql, const query::RunOptions& options) {
+  return parts_->engine.run(sql, options);
+}
+
+query::QueryEngine& Runtime::queries() { return parts_->engine; }
+
+void Runtime::cancel() {
+  cancelled_.store(true);
+  parts_->engine.cancel_all();
+}
+
 std::vector<query::QueryRecord> Runtime::query_history(int limit) { return parts_->queries.list(limit); }
+
+std::optional<query::QueryRecord> Runtime::query_record(const std::string& id) {
+  return parts_->queries.get(id);
+}
 
 stream::Stream& Runtime::stream(std::string_view name) {
   if (!parts_->streams) {
@@ -235,6 +253,7 @@ RunSummary Runtime::execute(int64_t run_id, const extract::SourceConfig& source,
     ctx.time = at;
     ctx.timezone = pipeline_.timezone_for_source(source.name);
     ctx.cancel = &cancelled_;
+    ctx.scratch_dir = pipeline_.data_dir / "tmp";
     ctx.env = [](const std::string& name) -> std::optional<std::string> {
       const char* value = std::getenv(name.c_str());
       if (!value) return std::nullopt;
@@ -247,6 +266,11 @@ RunSummary Runtime::execute(int64_t run_id, const extract::SourceConfig& source,
     outcome.bytes = result.bytes;
     outcome.object =
         result.stream.empty() ? "s3://" + result.bucket + "/" + result.key : "stream://" + result.stream;
+  } catch (const SystemError& e) {
+    // The system's failure (disk full, I/O error), not the source's: the run is retried (the daemon
+    // tries every SchedulerLoop::kRetryPeriod) with the same slot, so it writes the same key.
+    outcome.status = metastore::RunStatus::kInterrupted;
+    outcome.error = cancelled_.load() ? e.what() : std::string("will be retried: ") + e.what();
   } catch (const std::exception& e) {
     outcome.status = cancelled_.load() ? metastore::RunStatus::kInterrupted : metastore::RunStatus::kFailed;
     outcome.error = e.what();
@@ -322,6 +346,10 @@ RunSummary Runtime::execute_crawl(int64_t run_id, const catalog::CrawlerConfig& 
         run_id, config.name, report.files_scanned, report.files_unchanged, report.files_removed,
         fmt::join(report.tables_created, ", "), fmt::join(report.tables_updated, ", "),
         report.partitions_added);
+  } catch (const SystemError& e) {
+    outcome.status = metastore::RunStatus::kInterrupted;  // retried, as a source run is
+    outcome.error = std::string("will be retried: ") + e.what();
+    spdlog::warn("run {} crawler {}: {}", run_id, config.name, outcome.error);
   } catch (const std::exception& e) {
     outcome.status = metastore::RunStatus::kFailed;
     outcome.error = e.what();
@@ -360,7 +388,9 @@ std::vector<RunSummary> Runtime::trigger(std::string_view name) {
 namespace {
 std::string consumer_of(const process::ProcessorConfig& processor) { return "process:" + processor.name; }
 std::string consumer_of(const catalog::CrawlerConfig& crawler) { return "crawl:" + crawler.name; }
-constexpr auto kProcessLease = std::chrono::minutes(5);
+// A claim's lease only matters when a claimed event is neither acked, failed nor postponed (an
+// exception the loop did not foresee): it then comes back after this.
+constexpr auto kProcessLease = std::chrono::minutes(1);
 }  // namespace
 
 void Runtime::release_claims() {
@@ -368,8 +398,42 @@ void Runtime::release_claims() {
   for (const auto& crawler : pipeline_.crawlers) parts_->events.release_leases(consumer_of(crawler));
 }
 
-RunSummary Runtime::process_event(const process::ProcessorConfig& processor, int64_t event_id,
-                                  const storage::ObjectEvent& event) {
+namespace {
+// How long an event waits before a processor tries it again after a failure of the system's own:
+// 1 s, doubling per attempt, at most 5 minutes.
+std::chrono::milliseconds retry_delay(int attempts) {
+  const int doublings = std::clamp(attempts - 1, 0, 9);
+  return std::min<std::chrono::milliseconds>(std::chrono::seconds(1) * (1 << doublings),
+                                             std::chrono::minutes(5));
+}
+}  // namespace
+
+void Runtime::postpone(const std::string& consumer, std::span<const metastore::QueuedEvent> events,
+                       std::chrono::milliseconds delay, const std::string& reason) {
+  try {
+    for (const auto& queued : events)
+      parts_->events.retry_later(consumer, queued.id, now_ms() + delay, reason);
+  } catch (const std::exception&) {
+    // The metastore cannot be written either: the leases lapse and the events come back anyway.
+  }
+}
+
+void Runtime::quarantine(const process::ProcessorConfig& processor, const storage::ObjectEvent& event,
+                         const std::string& body, const std::string& reason) {
+  // The input and the reason, side by side under the error prefix; other objects flow on.
+  const std::string quarantined = processor.error_prefix + event.key;
+  parts_->objects.put(processor.output_bucket, quarantined, body);
+  nlohmann::json why = {{"processor", processor.name},
+                        {"input", "s3://" + event.bucket + "/" + event.key},
+                        {"error", reason},
+                        {"time", format_iso8601_utc(now_ms())},
+                        {"etag", event.etag}};
+  parts_->objects.put(processor.output_bucket, quarantined + ".error.json", why.dump(2) + "\n");
+}
+
+RunSummary Runtime::process_event(const process::ProcessorConfig& processor,
+                                  const metastore::QueuedEvent& queued) {
+  const storage::ObjectEvent& event = queued.event;
   const std::string consumer = consumer_of(processor);
   metastore::RunStart start;
   start.kind = "process";
@@ -388,31 +452,32 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor, int
       outcome.records = out.records;
       outcome.bytes = out.bytes.size();
       outcome.object = "s3://" + processor.output_bucket + "/" + key;
-      parts_->events.ack(consumer, event_id);
-    } catch (const process::ProcessError& e) {
-      // Quarantine: the input and the reason, side by side under the error prefix; other objects flow on.
+      // A reprocessed input leaves quarantine: its copy and reason go once its output is in place.
       const std::string quarantined = processor.error_prefix + event.key;
-      parts_->objects.put(processor.output_bucket, quarantined, body);
-      nlohmann::json reason = {{"processor", processor.name},
-                               {"input", input},
-                               {"error", e.what()},
-                               {"time", format_iso8601_utc(now_ms())},
-                               {"etag", event.etag}};
-      parts_->objects.put(processor.output_bucket, quarantined + ".error.json", reason.dump(2) + "\n");
-      parts_->events.fail(consumer, event_id, e.what());
+      if (parts_->objects.head(processor.output_bucket, quarantined)) {
+        parts_->objects.remove(processor.output_bucket, quarantined + ".error.json");
+        parts_->objects.remove(processor.output_bucket, quarantined);
+      }
+      parts_->events.ack(consumer, queued.id);
+    } catch (const process::ProcessError& e) {
+      quarantine(processor, event, body, e.what());
+      parts_->events.fail(consumer, queued.id, e.what());
       outcome.status = metastore::RunStatus::kFailed;
-      outcome.object = "s3://" + processor.output_bucket + "/" + quarantined;
+      outcome.object = "s3://" + processor.output_bucket + "/" + processor.error_prefix + event.key;
       outcome.error = e.what();
     }
   } catch (const storage::NotFound&) {
     // Deleted since: nothing to process, and nothing will appear later.
-    parts_->events.fail(consumer, event_id, input + " no longer exists");
+    parts_->events.fail(consumer, queued.id, input + " no longer exists");
     outcome.status = metastore::RunStatus::kFailed;
     outcome.error = input + " no longer exists";
   } catch (const std::exception& e) {
-    // Not the input's fault (disk, metastore): the claim lapses and the event is tried again.
+    // Not the input's fault (disk full, I/O error, metastore): the event stays pending and is tried
+    // again after a back-off that grows with each attempt; the input is never quarantined for it.
+    const auto delay = retry_delay(queued.attempts);
     outcome.status = metastore::RunStatus::kFailed;
-    outcome.error = std::string("will be retried: ") + e.what();
+    outcome.error = "will be retried in " + std::to_string(delay.count() / 1000) + " s: " + e.what();
+    postpone(consumer, std::span(&queued, 1), delay, e.what());
   }
   RunSummary summary = finish_run(*parts_, run_id, processor.name, outcome);
   if (summary.status == "succeeded") {
@@ -424,6 +489,40 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor, int
   return summary;
 }
 
+std::vector<metastore::FailedEvent> Runtime::quarantined(std::string_view processor) {
+  const auto* config = pipeline_.find_processor(processor);
+  if (!config)
+    throw Error("no processor named \"" + std::string(processor) + "\" in " + pipeline_.file.string());
+  return parts_->events.failed(consumer_of(*config));
+}
+
+std::vector<std::string> Runtime::reprocess(std::string_view processor,
+                                            const std::vector<std::string>& keys) {
+  const auto* config = pipeline_.find_processor(processor);
+  if (!config)
+    throw Error("no processor named \"" + std::string(processor) + "\" in " + pipeline_.file.string());
+  std::vector<std::string> reopened;
+  const auto failed = parts_->events.failed(consumer_of(*config));
+  for (const auto& key : keys) {
+    const bool known =
+        std::any_of(failed.begin(), failed.end(), [&](const auto& f) { return f.event.key == key; });
+    if (!known) {
+      throw Error("processor " + config->name + " has no failed input with key \"" + key +
+                  "\" (sluice reprocess NAME without keys lists them)");
+    }
+  }
+  for (const auto& f : failed) {
+    if (!keys.empty() && std::find(keys.begin(), keys.end(), f.event.key) == keys.end()) continue;
+    // Only the newest event of a key is worth another try: an older one was overwritten since.
+    if (std::any_of(failed.begin(), failed.end(),
+                    [&](const auto& g) { return g.event.key == f.event.key && g.id > f.id; }))
+      continue;
+    if (parts_->events.reopen(consumer_of(*config), f.id))
+      reopened.push_back("s3://" + f.event.bucket + "/" + f.event.key);
+  }
+  return reopened;
+}
+
 std::vector<RunSummary> Runtime::process_pending() {
   std::vector<RunSummary> out;
   for (const auto& processor : pipeline_.processors) {
@@ -431,13 +530,21 @@ std::vector<RunSummary> Runtime::process_pending() {
     while (!cancelled_.load()) {
       auto claimed = parts_->events.claim(consumer, 64, kProcessLease);
       if (claimed.empty()) break;
-      for (const auto& queued : claimed) {
+      for (size_t i = 0; i < claimed.size(); ++i) {
+        const auto& queued = claimed[i];
         if (cancelled_.load()) break;
-        if (!process::matches(processor, queued.event.bucket, queued.event.key)) {
-          parts_->events.ack(consumer, queued.id);
-          continue;
+        try {
+          if (!process::matches(processor, queued.event.bucket, queued.event.key)) {
+            parts_->events.ack(consumer, queued.id);
+            continue;
+          }
+          out.push_back(process_event(processor, queued));
+        } catch (const std::exception& e) {
+          // The run history or the queue itself could not be written (disk full): this event and the
+          // rest of the batch are tried again after a back-off rather than when their leases lapse.
+          postpone(consumer, std::span(claimed).subspan(i), retry_delay(queued.attempts), e.what());
+          throw;
         }
-        out.push_back(process_event(processor, queued.id, queued.event));
       }
     }
   }
@@ -469,9 +576,12 @@ std::vector<RunSummary> Runtime::crawl_changes() {
         try {
           outcome = crawl_outcome(config, crawler.crawl_objects(objects));
         } catch (const std::exception& e) {
-          // The catalog could not be written (disk, metastore): the claims lapse and are tried again.
+          // The catalog could not be written (disk, metastore): the events are tried again after a
+          // back-off.
+          const auto delay = retry_delay(claimed.front().attempts);
           outcome.status = metastore::RunStatus::kFailed;
-          outcome.error = std::string("will be retried: ") + e.what();
+          outcome.error = "will be retried in " + std::to_string(delay.count() / 1000) + " s: " + e.what();
+          postpone(consumer, claimed, delay, e.what());
           out.push_back(finish_run(*parts_, run_id, config.name, outcome));
           break;
         }
@@ -482,6 +592,8 @@ std::vector<RunSummary> Runtime::crawl_changes() {
   }
   return out;
 }
+
+bool Runtime::has_pending_retries() { return !parts_->runs.pending_retries().empty(); }
 
 std::vector<RunSummary> Runtime::retry_interrupted() {
   std::vector<RunSummary> out;

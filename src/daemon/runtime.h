@@ -14,6 +14,7 @@
 
 #include "common/time.h"
 #include "config/pipeline.h"
+#include "metastore/event_queue.h"
 #include "query/engine.h"
 #include "query/query_log.h"
 #include "stream/stream.h"
@@ -23,7 +24,9 @@ class ObjectStore;
 }
 namespace sluice::metastore {
 struct RunRecord;
-}
+struct QueuedEvent;
+struct FailedEvent;
+}  // namespace sluice::metastore
 namespace sluice::storage {
 struct ObjectEvent;
 }
@@ -93,12 +96,19 @@ class Runtime {
   // The Data Catalog and queries over it (Athena). query() throws query::QueryFailed.
   catalog::Catalog& catalog();
   query::QueryResult query(std::string_view sql, const std::string& database = {});
+  query::QueryResult query(std::string_view sql, const query::RunOptions& options);
+  // The engine itself: cancel(id), running(), read_results() for the API.
+  query::QueryEngine& queries();
   std::vector<query::QueryRecord> query_history(int limit);
+  std::optional<query::QueryRecord> query_record(const std::string& id);
   bool owner() const { return owner_; }
 
   // Retries, once each, the runs found interrupted when this Runtime opened (killed or stopped
   // mid-run), with the same slot, so they write the same object keys.
+  // Also the runs that failed for the system's reasons (disk full, I/O error): those end
+  // 'interrupted' and the daemon calls this every SchedulerLoop::kRetryPeriod while any wait.
   std::vector<RunSummary> retry_interrupted();
+  bool has_pending_retries();
 
   // Processes every queued ObjectCreated event that a processor takes (S3 notification filters), each
   // as a run of kind "process": the output is written under its derived key; input that cannot be
@@ -108,12 +118,22 @@ class Runtime {
   // Returns the runs.
   std::vector<RunSummary> process_pending();
 
+  // The inputs a processor quarantined (failed for good), oldest first. Throws Error for an unknown
+  // processor.
+  std::vector<metastore::FailedEvent> quarantined(std::string_view processor);
+  // Makes a processor's quarantined inputs (all, or those with these keys) its to process again; the
+  // next process_pending() takes them, and a success removes their copies from the error prefix.
+  // Returns the inputs reopened (s3://bucket/key). Throws Error for an unknown processor or a key
+  // that it has not failed.
+  std::vector<std::string> reprocess(std::string_view processor, const std::vector<std::string>& keys);
+
   // Makes events that a killed process had claimed available again (the daemon calls it at start:
   // it alone owns the data directory's processing).
   void release_claims();
 
   // Asks runs in flight to stop as soon as possible (used on SIGINT/SIGTERM); they end 'interrupted'.
-  void cancel() { cancelled_.store(true); }
+  // Running queries are interrupted (CANCELLED).
+  void cancel();
   bool cancelled() const { return cancelled_.load(); }
 
   // Run history, newest first.
@@ -134,8 +154,12 @@ class Runtime {
   RunSummary execute_target(int64_t run_id, const std::string& name, TimePoint at);
   std::vector<RunSummary> crawl_changes();
   void put_json(const std::string& stream, const std::string& body);
-  RunSummary process_event(const process::ProcessorConfig& processor, int64_t event_id,
-                           const storage::ObjectEvent& event);
+  RunSummary process_event(const process::ProcessorConfig& processor, const metastore::QueuedEvent& queued);
+  // Events a consumer could not finish for the system's reasons: taken again after `delay`.
+  void postpone(const std::string& consumer, std::span<const metastore::QueuedEvent> events,
+                std::chrono::milliseconds delay, const std::string& reason);
+  void quarantine(const process::ProcessorConfig& processor, const storage::ObjectEvent& event,
+                  const std::string& body, const std::string& reason);
 
   config::Pipeline pipeline_;
   std::unique_ptr<Parts> parts_;

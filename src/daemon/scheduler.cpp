@@ -45,8 +45,12 @@ std::optional<TimePoint> SchedulerLoop::tick(TimePoint now) {
 void SchedulerLoop::run() {
   while (true) {
     std::optional<TimePoint> next;
+    bool retries_waiting = false;
     try {
+      // Runs a previous process left unfinished, and runs the system failed (disk full) since.
+      runtime_.retry_interrupted();
       next = tick(now_ms());
+      retries_waiting = runtime_.has_pending_retries();
     } catch (const std::exception& e) {
       // A failing tick (metastore busy, disk full) must not end the daemon: log and try again soon.
       spdlog::error("scheduler: {}", e.what());
@@ -54,8 +58,9 @@ void SchedulerLoop::run() {
     }
     std::unique_lock lock(mutex_);
     if (stopping_) return;
-    // Wake at the next slot, and at least once a minute so clock jumps are noticed.
-    auto deadline = Clock::now() + std::chrono::minutes(1);
+    // Wake at the next slot, at least once a minute so clock jumps are noticed, and every
+    // kRetryPeriod while a run waits to be retried.
+    auto deadline = Clock::now() + (retries_waiting ? kRetryPeriod : std::chrono::minutes(1));
     if (next && *next < deadline) deadline = *next;
     wake_.wait_until(lock, deadline, [&] { return stopping_; });
     if (stopping_) return;

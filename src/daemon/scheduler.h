@@ -23,8 +23,10 @@ class SchedulerLoop {
   // earliest next slot of any schedule (nullopt when none will ever fire again).
   std::optional<TimePoint> tick(TimePoint now);
 
-  // Ticks until stop() is called, sleeping until the next slot in between.
+  // Retries interrupted runs (Runtime::retry_interrupted) and ticks, until stop() is called, sleeping
+  // until the next slot in between — or kRetryPeriod while a run the system failed waits.
   void run();
+  static constexpr auto kRetryPeriod = std::chrono::seconds(10);
   void stop();
 
  private:

@@ -107,8 +107,11 @@ class Delivery {
 
   // Reads what is new, and writes every shard's buffer that is full (buffer_bytes) or old enough
   // (its oldest record arrived buffer_interval before `now`). `force` writes every non-empty buffer.
-  // Pending batches from a previous process are completed first. Throws Error when the store fails
-  // (nothing is committed then; the next call tries again).
+  // Pending batches from a previous process are completed first. Throws what the object store or
+  // the progress store throws — SystemError for a full disk or an I/O error — with the failed batch
+  // left uncommitted: the next call (on this object or a new one) writes the same objects, under the
+  // same names with the same bytes, before anything newer of that shard, so that nothing is lost or
+  // delivered twice. A batch whose begin failed was not written at all and is simply read again.
   FlushReport poll(TimePoint now = now_ms(), bool force = false);
 
  private:

@@ -1,9 +1,11 @@
 #include "extract/extractor.h"
 
-#include <simdjson.h>
+#include <fcntl.h>
+#include <unistd.h>
 
-#include <condition_variable>
-#include <mutex>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
 #include <thread>
 
 #pragma GCC diagnostic push
@@ -12,8 +14,8 @@
 #pragma GCC diagnostic pop
 
 #include "common/error.h"
-#include "common/json_path.h"
 #include "extract/http_client.h"
+#include "extract/json_scan.h"
 #include "schedule/schedule.h"
 
 namespace sluice::extract {
@@ -130,7 +132,109 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& va
   return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(delta));
 }
 
-// Navigates a dotted path ("info.next", "data.items") in a DOM element; false when absent.
+[[noreturn]] void throw_errno(const std::string& what, int error) {
+  const std::string message = what + ": " + std::strerror(error);
+  if (is_system_errno(error)) throw SystemError(message);
+  throw Error(message);
+}
+
+// The body of one response while the run reads it: a file without a name in the scratch directory,
+// emptied before each attempt, gone with this object (or with the process).
+class ScratchFile {
+ public:
+  explicit ScratchFile(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      std::filesystem::create_directories(dir, ec);
+      if (ec) throw_errno("cannot create the scratch directory " + dir.string(), ec.value());
+    }
+    fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd_ < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+      // A file system without O_TMPFILE: a named file, unlinked at once.
+      std::string name = (dir / ".sluice-tmp-extract-XXXXXX").string();
+      fd_ = ::mkostemp(name.data(), O_CLOEXEC);
+      if (fd_ >= 0) ::unlink(name.c_str());
+    }
+    if (fd_ < 0) throw_errno("cannot create a temporary file in " + dir.string(), errno);
+    dir_ = dir;
+  }
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  ~ScratchFile() { ::close(fd_); }
+
+  int fd() const { return fd_; }
+
+  // Empties the file for the next attempt.
+  void reset() {
+    if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0)
+      throw_errno("cannot empty a temporary file in " + dir_.string(), errno);
+  }
+
+  // Appends a piece of the body; throws SystemError when the disk is full.
+  void append(std::string_view data) {
+    while (!data.empty()) {
+      const ssize_t n = ::write(fd_, data.data(), data.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw_errno("cannot keep a response in a temporary file in " + dir_.string(), errno);
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  std::filesystem::path dir_;
+};
+
+// Where the run's output goes: an object written in pieces (published by finish()), or, for a
+// stream:// destination, a text handed to ExtractContext::to_stream by finish(). The object is opened
+// at the first write, so that a run failing before it leaves nothing behind.
+class Output {
+ public:
+  Output(storage::ObjectStore& store, const ExtractResult& where) : store_(store), where_(where) {}
+
+  void write(std::string_view data) {
+    size_ += data.size();
+    if (!where_.stream.empty()) {
+      body_.append(data);
+      return;
+    }
+    pending_.append(data);
+    if (pending_.size() >= kPendingBytes) flush();
+  }
+
+  uint64_t size() const { return size_; }
+
+  void finish(const ExtractContext& ctx) {
+    if (!where_.stream.empty()) {
+      ctx.to_stream(where_.stream, body_);
+      return;
+    }
+    flush();
+    writer().commit();
+  }
+
+ private:
+  static constexpr size_t kPendingBytes = 256 * 1024;
+
+  storage::ObjectWriter& writer() {
+    if (!writer_) writer_ = store_.open_writer(where_.bucket, where_.key);
+    return *writer_;
+  }
+  void flush() {
+    if (pending_.empty()) return;
+    writer().write(pending_);
+    pending_.clear();
+  }
+
+  storage::ObjectStore& store_;
+  const ExtractResult& where_;
+  std::unique_ptr<storage::ObjectWriter> writer_;
+  std::string pending_;  // small pieces (records) gathered into larger writes
+  std::string body_;     // stream:// only
+  uint64_t size_ = 0;
+};
 
 class Run {
  public:
@@ -138,6 +242,27 @@ class Run {
       : source_(source), ctx_(ctx), rng_(ctx.jitter_seed) {}
 
   ExtractResult execute(storage::ObjectStore& store) {
+    ExtractResult result = destination();
+    resolve_auth();
+    Output output(store, result);
+    ScratchFile scratch(ctx_.scratch_dir.empty() ? std::filesystem::temp_directory_path() : ctx_.scratch_dir);
+    read_pages(scratch, output, result);
+    check_cancelled();
+    result.bytes = output.size();
+    output.finish(ctx_);
+    return result;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& message) const {
+    throw Error("source " + source_.name + ": " + message);
+  }
+
+  void check_cancelled() const {
+    if (ctx_.cancel && ctx_.cancel->load()) fail("cancelled (the daemon is stopping); nothing was written");
+  }
+
+  ExtractResult destination() const {
     std::string why;
     auto destination = parse_destination(source_.to, &why);
     if (!destination) fail(why);
@@ -153,94 +278,84 @@ class Run {
     } else if (!ctx_.to_stream) {
       fail("writes to stream://" + result.stream + ", but no stream is available here");
     }
-    resolve_auth();
+    return result;
+  }
 
+  // Fetches every page into `scratch`, checks it and writes its records (or, for a single response
+  // without records_path, the body as received) to `output`.
+  void read_pages(ScratchFile& scratch, Output& output, ExtractResult& result) {
     const bool single =
         source_.pagination.kind == PaginationConfig::Kind::kNone && source_.records_path.empty();
-    std::string body;  // the object
     std::string url = base_url();
     int64_t page_number = source_.pagination.first_page;
     if (source_.pagination.kind == PaginationConfig::Kind::kPage) url = page_url(page_number);
     bool first_record = true;
-    if (!single) body = "[";
+    uint64_t total_bytes = 0;
+    if (!single) output.write("[");
     while (true) {
       if (result.pages >= source_.pagination.max_pages) {
         fail("more than " + std::to_string(source_.pagination.max_pages) +
              " pages (pagination.max_pages); nothing was written");
       }
-      HttpReply reply = fetch(url, result.attempts);
+      HttpReply reply = fetch(url, result, scratch, total_bytes);
+      total_bytes += reply.body_bytes;
       ++result.pages;
-      simdjson::padded_string padded(reply.body);
-      simdjson::dom::element root;
-      if (auto error = parser_.parse(padded).get(root)) {
-        const auto offset = first_json_error_offset(reply.body).value_or(reply.body.size());
+      JsonScanOptions options;
+      if (!single) options.records_path = source_.records_path;
+      if (source_.pagination.kind == PaginationConfig::Kind::kNextField)
+        options.string_path = source_.pagination.next_field;
+      options.on_record = [&](std::string_view record) {
+        output.write(first_record ? "\n" : ",\n");
+        output.write(record);
+        first_record = false;
+      };
+      options.on_chunk = [&](std::string_view chunk) {
+        check_cancelled();
+        if (single) output.write(chunk);
+      };
+      const JsonScanResult scan = scan_json_file(scratch.fd(), options);
+      if (scan.error) {
         fail("GET " + url + " -> " + status_text(reply.status) + ": the response is not valid JSON: " +
-             simdjson::error_message(error) + " at byte " + std::to_string(offset) + "; nothing was written");
+             scan.error->reason + " at byte " + std::to_string(scan.error->offset) + "; nothing was written");
       }
       if (single) {
-        body = std::move(reply.body);
-        result.records = root.is_array() ? root.get_array().size() : 1;
-        break;
+        result.records = scan.root_is_array ? scan.root_elements : 1;
+        return;
       }
-      simdjson::dom::element records = root;
-      if (!source_.records_path.empty()) {
-        if (!json::at_path(root, source_.records_path, records)) {
-          fail("GET " + url + ": the response has no \"" + source_.records_path + "\" (records_path)");
-        }
-      }
-      simdjson::dom::array array;
-      if (records.get_array().get(array)) {
-        fail("GET " + url + ": expected an array of records" +
-             (source_.records_path.empty() ? std::string() : " at \"" + source_.records_path + "\""));
-      }
-      size_t count = 0;
-      for (simdjson::dom::element record : array) {
-        body += first_record ? "\n" : ",\n";
-        body += simdjson::minify(record);
-        first_record = false;
-        ++count;
-      }
-      result.records += count;
-      // The next page, if any.
-      std::optional<std::string> next;
-      switch (source_.pagination.kind) {
-        case PaginationConfig::Kind::kNone:
-          break;
-        case PaginationConfig::Kind::kPage:
-          if (count > 0) next = page_url(++page_number);
-          break;
-        case PaginationConfig::Kind::kLinkHeader:
-          next = link_next(reply.headers["link"]);
-          break;
-        case PaginationConfig::Kind::kNextField: {
-          simdjson::dom::element value;
-          std::string_view text;
-          if (json::at_path(root, source_.pagination.next_field, value) && !value.get_string().get(text) &&
-              !text.empty())
-            next = std::string(text);
-          break;
-        }
-      }
+      check_records(url, scan);
+      result.records += scan.record_count;
+      auto next = next_page(reply, scan, page_number);
       if (!next) break;
       url = *next;
     }
-    if (!single) body += first_record ? "]\n" : "\n]\n";
-    check_cancelled();
-    if (!result.stream.empty())
-      ctx_.to_stream(result.stream, body);
-    else
-      store.put(result.bucket, result.key, body);
-    result.bytes = body.size();
-    return result;
+    output.write(first_record ? "]\n" : "\n]\n");
   }
 
- private:
-  [[noreturn]] void fail(const std::string& message) const {
-    throw Error("source " + source_.name + ": " + message);
+  void check_records(const std::string& url, const JsonScanResult& scan) const {
+    if (scan.records == JsonScanResult::Records::kMissing) {
+      fail("GET " + url + ": the response has no \"" + source_.records_path + "\" (records_path)");
+    }
+    if (scan.records == JsonScanResult::Records::kNotArray) {
+      fail("GET " + url + ": expected an array of records" +
+           (source_.records_path.empty() ? std::string() : " at \"" + source_.records_path + "\""));
+    }
   }
 
-  void check_cancelled() const {
-    if (ctx_.cancel && ctx_.cancel->load()) fail("cancelled (the daemon is stopping); nothing was written");
+  std::optional<std::string> next_page(HttpReply& reply, const JsonScanResult& scan,
+                                       int64_t& page_number) const {
+    switch (source_.pagination.kind) {
+      case PaginationConfig::Kind::kNone:
+        return std::nullopt;
+      case PaginationConfig::Kind::kPage:
+        if (scan.record_count == 0) return std::nullopt;
+        return page_url(++page_number);
+      case PaginationConfig::Kind::kLinkHeader:
+        return link_next(reply.headers["link"]);
+      case PaginationConfig::Kind::kNextField:
+        if (!scan.string_value || scan.string_value->empty()) return std::nullopt;
+        return scan.string_value;
+    }
+    return std::nullopt;
   }
 
   std::string env(const std::string& name, const char* field) const {
@@ -317,21 +432,25 @@ class Run {
     }
   }
 
-  HttpReply fetch(const std::string& url, int& attempts) {
+  // One page, retried per the source's policy, into `scratch`. `total_bytes` came before it: the
+  // response may take at most what max_total_bytes leaves.
+  HttpReply fetch(const std::string& url, ExtractResult& result, ScratchFile& scratch, uint64_t total_bytes) {
+    const uint64_t left = source_.max_total_bytes - std::min(total_bytes, source_.max_total_bytes);
     HttpGet request;
     request.url = url;
     request.headers = headers_;
     request.connect_timeout = source_.connect_timeout;
     request.total_timeout = source_.total_timeout;
-    request.max_response_bytes = source_.max_response_bytes;
+    request.max_response_bytes = std::min(source_.max_response_bytes, left);
     request.cancel = ctx_.cancel;
     request.basic_user = basic_user_;
     request.basic_password = basic_password_;
-    const RetryConfig& retry = source_.retry;
+    request.body_sink = [&scratch](std::string_view chunk) { scratch.append(chunk); };
     std::string last_error;
     for (int attempt = 1;; ++attempt) {
       check_cancelled();
-      ++attempts;
+      ++result.attempts;
+      scratch.reset();
       std::optional<std::chrono::milliseconds> retry_after;
       try {
         HttpReply reply = client_.get(request);
@@ -344,159 +463,57 @@ class Run {
           retry_after = parse_retry_after(it->second);
       } catch (const TransportError& e) {
         if (e.cancelled()) check_cancelled();
-        if (!e.timed_out() && std::string(e.what()).find("max_response_bytes") != std::string::npos) {
-          fail("GET " + url + ": " + e.what());
+        if (e.too_large() && left < source_.max_response_bytes) {
+          fail("page " + std::to_string(result.pages + 1) + " (GET " + url + ") would take the run over " +
+               std::to_string(source_.max_total_bytes) +
+               " bytes, the cap of all pages together (max_total_bytes); " + std::to_string(total_bytes) +
+               " bytes came before it; nothing was written");
         }
+        if (e.too_large()) fail("GET " + url + ": " + e.what());
         last_error = e.what();
       }
-      if (attempt >= retry.max_attempts) {
+      if (attempt >= source_.retry.max_attempts) {
         fail("GET " + url + " failed after " + std::to_string(attempt) + " attempt" +
              (attempt > 1 ? "s" : "") + ": " + last_error);
       }
-      // Exponential back-off with full jitter: uniform in [0, min(max_delay, base * 2^(attempt-1))].
-      const auto cap = std::min<int64_t>(
-          retry.max_delay.count(), retry.base_delay.count() * (int64_t{1} << std::min(attempt - 1, 30)));
-      std::chrono::milliseconds delay(
-          std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(cap, 0))(rng_));
-      if (retry_after) {
-        if (*retry_after > retry.max_retry_after) {
-          fail("GET " + url + " -> " + last_error + " with Retry-After of " +
-               std::to_string(retry_after->count() / 1000) + " s, longer than retry.max_retry_after");
-        }
-        delay = std::max(delay, *retry_after);
-      }
-      wait(delay);
+      wait(backoff(attempt, url, last_error, retry_after));
     }
+  }
+
+  // Exponential back-off with full jitter: uniform in [0, min(max_delay, base * 2^(attempt-1))], but
+  // at least what the server asked for with Retry-After (over retry.max_retry_after fails the run).
+  std::chrono::milliseconds backoff(int attempt, const std::string& url, const std::string& last_error,
+                                    std::optional<std::chrono::milliseconds> retry_after) {
+    const RetryConfig& retry = source_.retry;
+    const auto cap = std::min<int64_t>(retry.max_delay.count(),
+                                       retry.base_delay.count() * (int64_t{1} << std::min(attempt - 1, 30)));
+    std::chrono::milliseconds delay(
+        std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(cap, 0))(rng_));
+    if (retry_after) {
+      if (*retry_after > retry.max_retry_after) {
+        fail("GET " + url + " -> " + last_error + " with Retry-After of " +
+             std::to_string(retry_after->count() / 1000) + " s, longer than retry.max_retry_after");
+      }
+      delay = std::max(delay, *retry_after);
+    }
+    return delay;
   }
 
   const SourceConfig& source_;
   const ExtractContext& ctx_;
   std::mt19937_64 rng_;
   HttpClient client_;
-  simdjson::dom::parser parser_;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::pair<std::string, std::string> api_key_query_;
   std::string basic_user_, basic_password_;
 };
 
-// A small recursive-descent JSON checker, used only to locate the error simdjson reported.
-class JsonLocator {
- public:
-  explicit JsonLocator(std::string_view text) : s_(text) {}
-  std::optional<size_t> first_error() {
-    skip_ws();
-    if (!value(0)) return pos_;
-    skip_ws();
-    if (pos_ != s_.size()) return pos_;
-    return std::nullopt;
-  }
-
- private:
-  void skip_ws() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
-      ++pos_;
-  }
-  bool literal(std::string_view word) {
-    if (s_.substr(pos_, word.size()) != word) return false;
-    pos_ += word.size();
-    return true;
-  }
-  bool string() {
-    ++pos_;  // opening quote
-    while (pos_ < s_.size()) {
-      const unsigned char c = static_cast<unsigned char>(s_[pos_]);
-      if (c == '"') {
-        ++pos_;
-        return true;
-      }
-      if (c < 0x20) return false;
-      if (c == '\\') {
-        ++pos_;
-        if (pos_ >= s_.size()) return false;
-        const char e = s_[pos_];
-        if (e == 'u') {
-          for (int i = 1; i <= 4; ++i)
-            if (pos_ + i >= s_.size() || !std::isxdigit(static_cast<unsigned char>(s_[pos_ + i])))
-              return false;
-          pos_ += 4;
-        } else if (std::string_view("\"\\/bfnrt").find(e) == std::string_view::npos) {
-          return false;
-        }
-      }
-      ++pos_;
-    }
-    return false;
-  }
-  bool number() {
-    if (s_[pos_] == '-') ++pos_;
-    auto digits = [&] {
-      size_t start = pos_;
-      while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-      return pos_ > start;
-    };
-    if (pos_ < s_.size() && s_[pos_] == '0')
-      ++pos_;
-    else if (!digits())
-      return false;
-    if (pos_ < s_.size() && s_[pos_] == '.') {
-      ++pos_;
-      if (!digits()) return false;
-    }
-    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
-      if (!digits()) return false;
-    }
-    return true;
-  }
-  bool value(int depth) {
-    if (depth > 1024 || pos_ >= s_.size()) return false;
-    const char c = s_[pos_];
-    if (c == '{' || c == '[') {
-      const char close = c == '{' ? '}' : ']';
-      ++pos_;
-      skip_ws();
-      if (pos_ < s_.size() && s_[pos_] == close) {
-        ++pos_;
-        return true;
-      }
-      while (true) {
-        if (c == '{') {
-          if (pos_ >= s_.size() || s_[pos_] != '"' || !string()) return false;
-          skip_ws();
-          if (pos_ >= s_.size() || s_[pos_] != ':') return false;
-          ++pos_;
-          skip_ws();
-        }
-        if (!value(depth + 1)) return false;
-        skip_ws();
-        if (pos_ < s_.size() && s_[pos_] == ',') {
-          ++pos_;
-          skip_ws();
-          continue;
-        }
-        if (pos_ < s_.size() && s_[pos_] == close) {
-          ++pos_;
-          return true;
-        }
-        return false;
-      }
-    }
-    if (c == '"') return string();
-    if (c == 't') return literal("true");
-    if (c == 'f') return literal("false");
-    if (c == 'n') return literal("null");
-    if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) return number();
-    return false;
-  }
-  std::string_view s_;
-  size_t pos_ = 0;
-};
-
 }  // namespace
 
 std::optional<size_t> first_json_error_offset(std::string_view text) {
-  return JsonLocator(text).first_error();
+  const JsonScanResult scan = scan_json(text);
+  if (!scan.error) return std::nullopt;
+  return static_cast<size_t>(scan.error->offset);
 }
 
 std::string validate_destination(const std::string& to) {
@@ -526,7 +543,11 @@ std::string render_key(const std::string& template_key, const std::string& sourc
 ExtractResult run_extract(const SourceConfig& source, const ExtractContext& context,
                           storage::ObjectStore& store) {
   Run run(source, context);
-  return run.execute(store);
+  try {
+    return run.execute(store);
+  } catch (const SystemError& e) {
+    throw SystemError("source " + source.name + ": " + e.what());  // the run's own errors name it already
+  }
 }
 
 }  // namespace sluice::extract

@@ -1,11 +1,19 @@
 // The extraction Lambda: one run of an HTTP source into one object. Requests are retried per the
 // source's policy; every response must be valid JSON; pages are followed; and only when everything
-// succeeded is the object written, in one atomic put. A failed or cancelled run writes nothing.
+// succeeded is the object published (ObjectWriter::commit). A failed or cancelled run writes nothing.
+//
+// Memory stays about one chunk whatever the response size: each response body is streamed by libcurl
+// into an unnamed temporary file in ExtractContext::scratch_dir, checked and read from there in one
+// pass (extract/json_scan.h), and the object is written in pieces as the records are found. The
+// temporary file has no name (O_TMPFILE, or unlinked as soon as it is created), so it disappears with
+// the run on every path out, a crash included. Responses count against max_response_bytes each and
+// max_total_bytes together.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <random>
@@ -30,6 +38,9 @@ struct ExtractContext {
   // For sources whose destination is stream://NAME: receives the extracted JSON (an array of the
   // records, or a single response as received) once everything succeeded, instead of an object put.
   std::function<void(const std::string& stream, const std::string& body)> to_stream;
+  // Where response bodies are kept while a run reads them (the daemon: DATA_DIR/tmp); created when
+  // missing. Empty: the system's temporary directory.
+  std::filesystem::path scratch_dir;
 };
 
 struct ExtractResult {
@@ -42,7 +53,8 @@ struct ExtractResult {
   int attempts = 0;  // HTTP requests made, retries included
 };
 
-// Throws sluice::Error with the source name, the URL and what went wrong.
+// Throws sluice::Error with the source name, the URL and what went wrong; SystemError when the
+// system failed (no space for the temporary file or the object, an I/O error) — retry later.
 ExtractResult run_extract(const SourceConfig& source, const ExtractContext& context,
                           storage::ObjectStore& store);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <exception>
 #include <mutex>
 
 namespace sluice::extract {
@@ -20,16 +21,28 @@ struct Transfer {
   uint64_t max_bytes;
   bool too_large = false;
   const std::atomic<bool>* cancel;
+  const std::function<void(std::string_view)>* sink;
+  std::exception_ptr sink_error;  // what the sink threw; rethrown after curl returns
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
-  if (t->reply->body.size() + n > t->max_bytes) {
+  if (t->reply->body_bytes + n > t->max_bytes) {
     t->too_large = true;
     return 0;  // aborts the transfer
   }
-  t->reply->body.append(data, n);
+  if (*t->sink) {
+    try {
+      (*t->sink)(std::string_view(data, n));
+    } catch (...) {
+      t->sink_error = std::current_exception();
+      return 0;  // an exception must not cross libcurl's C frames
+    }
+  } else {
+    t->reply->body.append(data, n);
+  }
+  t->reply->body_bytes += n;
   return n;
 }
 
@@ -98,7 +111,7 @@ HttpReply HttpClient::get(const HttpGet& request) {
   CURL* curl = impl_->curl;
   curl_easy_reset(curl);
   HttpReply reply;
-  Transfer transfer{&reply, request.max_response_bytes, false, request.cancel};
+  Transfer transfer{&reply, request.max_response_bytes, false, request.cancel, &request.body_sink, nullptr};
   curl_slist* headers = nullptr;
   for (const auto& [name, value] : request.headers)
     headers = curl_slist_append(headers, (name + ": " + value).c_str());
@@ -121,6 +134,9 @@ HttpReply HttpClient::get(const HttpGet& request) {
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.total_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate/br as the server offers
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "sluice/0.1");
+  // A Content-Length over the limit fails before the body is downloaded (the callback still counts
+  // what arrives, for chunked or compressed bodies).
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_response_bytes));
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list.get());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
@@ -136,11 +152,12 @@ HttpReply HttpClient::get(const HttpGet& request) {
   }
 
   const CURLcode rc = curl_easy_perform(curl);
+  if (transfer.sink_error) std::rethrow_exception(transfer.sink_error);
   if (rc != CURLE_OK) {
-    if (transfer.too_large) {
+    if (transfer.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
       throw TransportError("response larger than " + std::to_string(request.max_response_bytes) +
                                " bytes (max_response_bytes)",
-                           false, false);
+                           false, false, true);
     }
     if (rc == CURLE_ABORTED_BY_CALLBACK) throw TransportError("cancelled", false, true);
     const bool timed_out = rc == CURLE_OPERATION_TIMEDOUT;

@@ -55,7 +55,10 @@ struct SourceConfig {
   RetryConfig retry;
   std::string records_path;  // dotted path to the records array ("results"); empty: the body itself
   PaginationConfig pagination;
-  uint64_t max_response_bytes = 256ull << 20;
+  uint64_t max_response_bytes = 256ull << 20;  // per response (each page, each attempt)
+  // Per run: the bytes of all pages' responses together. A run that would go over it fails, naming
+  // the page, and writes nothing.
+  uint64_t max_total_bytes = 1ull << 30;
   // Destination "s3://bucket/key-template"; template fields {date} {datetime} {run_id} {source}.
   std::string to;
 };

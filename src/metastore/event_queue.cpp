@@ -163,6 +163,51 @@ void EventQueue::fail(const std::string& consumer, int64_t id, const std::string
   });
 }
 
+void EventQueue::retry_later(const std::string& consumer, int64_t id, TimePoint not_before,
+                             const std::string& reason) {
+  db_.transaction([&] {
+    Statement(db_,
+              "INSERT INTO event_deliveries (consumer, event_id, state, lease_until_ms, reason) "
+              "VALUES (?1, ?2, 'leased', ?3, ?4) ON CONFLICT(consumer, event_id) DO UPDATE SET "
+              "state = 'leased', lease_until_ms = ?3, reason = ?4")
+        .bind(1, consumer)
+        .bind(2, id)
+        .bind(3, to_epoch_ms(not_before))
+        .bind(4, reason)
+        .run();
+  });
+}
+
+std::vector<FailedEvent> EventQueue::failed(const std::string& consumer) {
+  std::lock_guard lock(db_.mutex());
+  Statement select(
+      db_,
+      "SELECT e.id, e.event_name, e.bucket, e.key, e.size, e.etag, e.event_ms, d.reason, d.attempts "
+      "FROM event_deliveries d JOIN object_events e ON e.id = d.event_id "
+      "WHERE d.consumer = ? AND d.state = 'failed' ORDER BY e.id");
+  select.bind(1, consumer);
+  std::vector<FailedEvent> out;
+  while (select.step()) {
+    FailedEvent f;
+    f.id = select.column_int64(0);
+    f.event = read_event(select, 1);
+    f.reason = select.column_text(7);
+    f.attempts = static_cast<int>(select.column_int64(8));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+bool EventQueue::reopen(const std::string& consumer, int64_t id) {
+  return db_.transaction([&] {
+    Statement(db_, "DELETE FROM event_deliveries WHERE consumer = ? AND event_id = ? AND state = 'failed'")
+        .bind(1, consumer)
+        .bind(2, id)
+        .run();
+    return db_.changes() > 0;
+  });
+}
+
 void EventQueue::release_leases(const std::string& consumer) {
   db_.transaction([&] {
     Statement(db_, "UPDATE event_deliveries SET lease_until_ms = 0 WHERE consumer = ? AND state = 'leased'")

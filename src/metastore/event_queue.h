@@ -21,6 +21,13 @@ struct QueuedEvent {
   int attempts = 0;  // for claimed events: how many times this consumer has claimed it
 };
 
+struct FailedEvent {
+  int64_t id = 0;
+  storage::ObjectEvent event;
+  std::string reason;
+  int attempts = 0;
+};
+
 class EventQueue : public storage::ObjectEventLog {
  public:
   explicit EventQueue(Metastore& db) : db_(db) {}
@@ -35,7 +42,15 @@ class EventQueue : public storage::ObjectEventLog {
   std::vector<QueuedEvent> claim(const std::string& consumer, int max, std::chrono::milliseconds lease,
                                  TimePoint now = now_ms());
   void ack(const std::string& consumer, int64_t id);
+  // The consumer gave up on the event for good (the input's fault: quarantined).
   void fail(const std::string& consumer, int64_t id, const std::string& reason);
+  // The consumer could not finish for a reason of the system's own (disk full, I/O error): the event
+  // stays its own to take again, not before `not_before`; `reason` is kept for status displays.
+  void retry_later(const std::string& consumer, int64_t id, TimePoint not_before, const std::string& reason);
+  // Events the consumer failed, oldest first, with the reasons.
+  std::vector<FailedEvent> failed(const std::string& consumer);
+  // Makes a failed event the consumer's to take again (sluice reprocess); false when it had not failed.
+  bool reopen(const std::string& consumer, int64_t id);
   // Ends every live lease of `consumer`: its claimed events can be claimed again at once.
   void release_leases(const std::string& consumer);
 

@@ -132,6 +132,12 @@ constexpr const char* kMigrations[] = {
       PRIMARY KEY (delivery, shard)
     );
     )sql",
+    // 4: long SQL is kept in the query history as a bounded prefix: its full length and SHA-256
+    // identify it.
+    R"sql(
+    ALTER TABLE query_history ADD COLUMN sql_bytes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE query_history ADD COLUMN sql_sha256 TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 }  // namespace
@@ -208,18 +214,44 @@ Metastore::Metastore(const std::filesystem::path& file) : file_(file) {
 
 Metastore::~Metastore() { sqlite3_close(db_); }
 
+namespace {
+// SQLite's codes for the system's own failures: the disk is full, an I/O error, no memory, the
+// database busy beyond the timeout. They are retryable (SystemError); everything else is a bug or a
+// broken file (Error).
+bool is_system_failure(int code) {
+  switch (code & 0xff) {  // the primary code of an extended one
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
 void Metastore::fail(std::string_view what) const {
-  throw Error("metastore " + file_.string() + ": " + std::string(what) + ": " + sqlite3_errmsg(db_));
+  const std::string message =
+      "metastore " + file_.string() + ": " + std::string(what) + ": " + sqlite3_errmsg(db_);
+  if (is_system_failure(sqlite3_extended_errcode(db_))) throw SystemError(message);
+  throw Error(message);
 }
 
 void Metastore::exec(std::string_view sql) {
   std::lock_guard lock(mutex_);
   std::string text(sql);
   char* message = nullptr;
-  if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+  if (const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message); rc != SQLITE_OK) {
     std::string why = message ? message : "unknown error";
     sqlite3_free(message);
-    throw Error("metastore " + file_.string() + ": " + why + " (in \"" + text.substr(0, 60) + "\")");
+    const std::string full =
+        "metastore " + file_.string() + ": " + why + " (in \"" + text.substr(0, 60) + "\")";
+    if (is_system_failure(rc)) throw SystemError(full);
+    throw Error(full);
   }
 }
 

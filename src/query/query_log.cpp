@@ -1,5 +1,7 @@
 #include "query/query_log.h"
 
+#include <openssl/evp.h>
+
 #include "common/error.h"
 
 namespace sluice::query {
@@ -9,8 +11,7 @@ using metastore::Statement;
 
 constexpr const char* kColumns =
     "SELECT id, sql, database, state, submitted_ms, ended_ms, planning_ms, execution_ms, rows, "
-    "bytes_scanned, "
-    "output, error FROM query_history ";
+    "bytes_scanned, output, error, sql_bytes, sql_sha256 FROM query_history ";
 
 QueryRecord read(const Statement& s) {
   QueryRecord r;
@@ -26,25 +27,60 @@ QueryRecord read(const Statement& s) {
   r.bytes_scanned = static_cast<uint64_t>(s.column_int64(9));
   r.output = s.column_text(10);
   r.error = s.column_text(11);
+  r.sql_bytes = static_cast<uint64_t>(s.column_int64(12));
+  r.sql_sha256 = s.column_text(13);
+  // Rows written before the columns existed hold the whole text.
+  if (r.sql_bytes == 0) r.sql_bytes = r.sql.size();
   return r;
 }
 
 }  // namespace
 
-void QueryLog::start(const std::string& id, const std::string& sql, const std::string& database) {
+std::string_view utf8_prefix(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  size_t end = max_bytes;
+  // Step back over continuation bytes (10xxxxxx): the cut then falls before a character's first
+  // byte. A character is at most 4 bytes, so invalid UTF-8 costs at most 3 steps.
+  for (int steps = 0; steps < 3 && end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80; ++steps)
+    --end;
+  return text.substr(0, end);
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+    throw Error("openssl: SHA-256 failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xF];
+  }
+  return out;
+}
+
+void QueryLog::start(const std::string& id, std::string_view sql, const std::string& database,
+                     size_t max_sql_bytes) {
+  const std::string prefix(utf8_prefix(sql, max_sql_bytes));
+  const std::string hash = sha256_hex(sql);
   db_.transaction([&] {
     Statement(db_,
-              "INSERT INTO query_history (id, seq, sql, database, state, submitted_ms) VALUES "
-              "(?, (SELECT coalesce(max(seq), 0) + 1 FROM query_history), ?, ?, 'RUNNING', ?)")
+              "INSERT INTO query_history (id, seq, sql, database, state, submitted_ms, sql_bytes, "
+              "sql_sha256) VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM query_history), ?, ?, "
+              "'RUNNING', ?, ?, ?)")
         .bind(1, id)
-        .bind(2, sql)
+        .bind(2, prefix)
         .bind(3, database)
         .bind(4, to_epoch_ms(now_ms()))
+        .bind(5, static_cast<int64_t>(sql.size()))
+        .bind(6, hash)
         .run();
   });
 }
 
 void QueryLog::finish(const QueryRecord& r) {
+  const std::string error(utf8_prefix(r.error, kMaxHistoryErrorBytes));
   db_.transaction([&] {
     Statement(
         db_,
@@ -57,7 +93,7 @@ void QueryLog::finish(const QueryRecord& r) {
         .bind(5, static_cast<int64_t>(r.rows))
         .bind(6, static_cast<int64_t>(r.bytes_scanned))
         .bind(7, r.output)
-        .bind(8, r.error)
+        .bind(8, error)
         .bind(9, r.id)
         .run();
     if (db_.changes() != 1) throw Error("metastore: no query with id " + r.id);

@@ -175,7 +175,7 @@ std::filesystem::path LocalObjectStore::object_path(std::string_view bucket, std
   return dir / std::string(key);
 }
 
-ObjectInfo LocalObjectStore::put(std::string_view bucket, std::string_view key, std::string_view data) {
+std::filesystem::path LocalObjectStore::prepare_destination(std::string_view bucket, std::string_view key) {
   const auto path = object_path(bucket, key);
   const auto bucket_root = root_ / std::string(bucket);
   // Every directory on the way must be a real directory (not an object, not a symlink), so that the
@@ -205,39 +205,84 @@ ObjectInfo LocalObjectStore::put(std::string_view bucket, std::string_view key, 
   }
   const auto dir = path.parent_path();
   if (!std::filesystem::is_directory(dir)) fs::create_directories_durable(dir);
+  return path;
+}
 
-  ObjectEvent event;
-  event.bucket = std::string(bucket);
-  event.key = std::string(key);
-  event.size = data.size();
-  event.etag = md5_hex(data);
-  event.time = now_ms();
-
-  const auto temp = fs::write_temp_file(dir, data);
-  // The ETag travels with the file; a file system without user xattrs falls back to hashing on read.
-  ::setxattr(temp.c_str(), kEtagAttribute, event.etag.data(), event.etag.size(), 0);
-  uint64_t event_id = 0;
-  try {
-    if (events_) event_id = events_->prepare(event);
-    if (crash_hook_) crash_hook_("before_rename");
-    fs::rename_durable(temp, path);
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(temp, ec);
-    if (events_ && event_id) events_->abort(event_id);
-    throw;
+// Writes to a temporary file beside the object's place, hashing as it goes; commit() syncs it, records
+// the event as prepared, renames it into place and confirms the event (see object_events.h).
+class LocalObjectWriter : public ObjectWriter {
+ public:
+  LocalObjectWriter(LocalObjectStore& store, std::string_view bucket, std::string_view key)
+      : store_(store),
+        bucket_(bucket),
+        key_(key),
+        path_(store.prepare_destination(bucket, key)),
+        file_(path_.parent_path()),
+        md5_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
+    if (!md5_ || EVP_DigestInit_ex(md5_.get(), EVP_md5(), nullptr) != 1) throw SystemError("MD5 unavailable");
   }
-  if (crash_hook_) crash_hook_("after_rename");
-  if (events_) events_->commit(event_id);
 
-  ObjectInfo info;
-  info.bucket = event.bucket;
-  info.key = event.key;
-  info.size = event.size;
-  info.etag = event.etag;
-  struct stat st {};
-  info.last_modified = ::stat(path.c_str(), &st) == 0 ? mtime_of(st) : event.time;
-  return info;
+  void write(std::string_view data) override {
+    if (EVP_DigestUpdate(md5_.get(), data.data(), data.size()) != 1) throw SystemError("MD5 failed");
+    file_.write(data);
+  }
+
+  uint64_t size() const override { return file_.size(); }
+
+  ObjectInfo commit() override {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_DigestFinal_ex(md5_.get(), digest, &length) != 1) throw SystemError("MD5 failed");
+    ObjectEvent event;
+    event.bucket = bucket_;
+    event.key = key_;
+    event.size = file_.size();
+    event.etag = to_hex(digest, length);
+    event.time = now_ms();
+    const auto temp = file_.release_synced();
+    // The ETag travels with the file; a file system without user xattrs falls back to hashing on read.
+    ::setxattr(temp.c_str(), kEtagAttribute, event.etag.data(), event.etag.size(), 0);
+    uint64_t event_id = 0;
+    try {
+      if (store_.events_) event_id = store_.events_->prepare(event);
+      if (store_.crash_hook_) store_.crash_hook_("before_rename");
+      fs::rename_durable(temp, path_);
+    } catch (...) {
+      std::error_code ec;
+      std::filesystem::remove(temp, ec);
+      if (store_.events_ && event_id) store_.events_->abort(event_id);
+      throw;
+    }
+    if (store_.crash_hook_) store_.crash_hook_("after_rename");
+    if (store_.events_) store_.events_->commit(event_id);
+
+    ObjectInfo info;
+    info.bucket = event.bucket;
+    info.key = event.key;
+    info.size = event.size;
+    info.etag = event.etag;
+    struct stat st {};
+    info.last_modified = ::stat(path_.c_str(), &st) == 0 ? mtime_of(st) : event.time;
+    return info;
+  }
+
+ private:
+  LocalObjectStore& store_;
+  std::string bucket_;
+  std::string key_;
+  std::filesystem::path path_;
+  fs::TempFileWriter file_;
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md5_;
+};
+
+std::unique_ptr<ObjectWriter> LocalObjectStore::open_writer(std::string_view bucket, std::string_view key) {
+  return std::make_unique<LocalObjectWriter>(*this, bucket, key);
+}
+
+ObjectInfo LocalObjectStore::put(std::string_view bucket, std::string_view key, std::string_view data) {
+  LocalObjectWriter writer(*this, bucket, key);
+  writer.write(data);
+  return writer.commit();
 }
 
 std::string LocalObjectStore::get(std::string_view bucket, std::string_view key) const {
@@ -247,6 +292,16 @@ std::string LocalObjectStore::get(std::string_view bucket, std::string_view key)
     throw NotFound("no object s3://" + std::string(bucket) + "/" + std::string(key));
   }
   return fs::read_file(path);
+}
+
+std::string LocalObjectStore::get_range(std::string_view bucket, std::string_view key, uint64_t offset,
+                                        uint64_t length) const {
+  const auto path = object_path(bucket, key);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(std::filesystem::symlink_status(path, ec))) {
+    throw NotFound("no object s3://" + std::string(bucket) + "/" + std::string(key));
+  }
+  return fs::read_file_range(path, offset, length);
 }
 
 std::optional<ObjectInfo> LocalObjectStore::head(std::string_view bucket, std::string_view key) const {

@@ -28,7 +28,12 @@ class LocalObjectStore : public ObjectStore {
   std::vector<std::string> buckets() const override { return buckets_; }
   bool has_bucket(std::string_view bucket) const override;
   ObjectInfo put(std::string_view bucket, std::string_view key, std::string_view data) override;
+  // Streams to a temporary file beside the object's place; commit() is put()'s fdatasync, event and
+  // rename. The key's directory rules are checked at once.
+  std::unique_ptr<ObjectWriter> open_writer(std::string_view bucket, std::string_view key) override;
   std::string get(std::string_view bucket, std::string_view key) const override;
+  std::string get_range(std::string_view bucket, std::string_view key, uint64_t offset,
+                        uint64_t length) const override;
   std::optional<ObjectInfo> head(std::string_view bucket, std::string_view key) const override;
   ListResult list(std::string_view bucket, const ListRequest& request) const override;
   bool remove(std::string_view bucket, std::string_view key) override;
@@ -43,6 +48,10 @@ class LocalObjectStore : public ObjectStore {
   void set_crash_hook(std::function<void(std::string_view stage)> hook) { crash_hook_ = std::move(hook); }
 
  private:
+  friend class LocalObjectWriter;
+  // The object's path after checking that every directory on the way is a real directory (not an
+  // object, not a symlink) and that no keys live below it; creates the parent directories.
+  std::filesystem::path prepare_destination(std::string_view bucket, std::string_view key);
   std::filesystem::path bucket_dir(std::string_view bucket) const;                         // throws NotFound
   std::filesystem::path object_path(std::string_view bucket, std::string_view key) const;  // validates
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,22 @@ class NotFound : public Error {
   using Error::Error;
 };
 
+// One object written in pieces (a streamed response body, a query result): nothing is visible until
+// commit(), which makes the whole object atomic and durable and records its ObjectCreated event as
+// ObjectStore::put does. A writer destroyed without commit() leaves no trace: no object, no event,
+// no temporary file.
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  // Appends `data`. Throws SystemError when the store cannot take it (disk full, I/O error); the
+  // writer is then unusable and leaves no trace when destroyed.
+  virtual void write(std::string_view data) = 0;
+  // Bytes written so far.
+  virtual uint64_t size() const = 0;
+  // Publishes the object. Throws SystemError (or Error) when it cannot, leaving no trace. At most once.
+  virtual ObjectInfo commit() = 0;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -56,8 +73,18 @@ class ObjectStore {
   // or an invalid key (the message names the bucket and key and what is wrong).
   virtual ObjectInfo put(std::string_view bucket, std::string_view key, std::string_view data) = 0;
 
+  // A writer for one object (see ObjectWriter), for data too large to hold in memory. Throws Error for
+  // an unknown bucket or an invalid key at once, before anything is written. The default buffers in
+  // memory and calls put() at commit; stores with files override it to stream to disk.
+  virtual std::unique_ptr<ObjectWriter> open_writer(std::string_view bucket, std::string_view key);
+
   // Whole object. Throws NotFound.
   virtual std::string get(std::string_view bucket, std::string_view key) const = 0;
+
+  // Bytes [offset, offset + length) of the object, fewer at its end, none past it (S3's Range
+  // GET). Throws NotFound. The default reads the whole object.
+  virtual std::string get_range(std::string_view bucket, std::string_view key, uint64_t offset,
+                                uint64_t length) const;
 
   virtual std::optional<ObjectInfo> head(std::string_view bucket, std::string_view key) const = 0;
 

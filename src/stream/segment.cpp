@@ -1,5 +1,6 @@
 #include "stream/segment.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,8 +15,6 @@ namespace {
 
 // Reads well beyond one frame so that scanning 200-byte records costs one pread per chunk.
 constexpr size_t kReadChunk = 256 * 1024;
-
-std::string errno_text() { return std::strerror(errno); }
 
 void put_u16(char* p, uint16_t v) {
   for (int i = 0; i < 2; ++i) p[i] = static_cast<char>(v >> (8 * i));
@@ -78,21 +77,25 @@ void FileDescriptor::reset() {
   fd_ = -1;
 }
 
-void pwrite_all(int fd, std::string_view data, uint64_t byte, const std::filesystem::path& path) {
+int pwrite_all(int fd, std::string_view data, uint64_t byte) {
   while (!data.empty()) {
     ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(byte));
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw Error("cannot write " + std::to_string(data.size()) + " bytes at byte " + std::to_string(byte) +
-                  " of " + path.string() + ": " + errno_text());
+      return errno;
     }
     data.remove_prefix(static_cast<size_t>(n));
     byte += static_cast<uint64_t>(n);
   }
+  return 0;
 }
 
-void datasync(int fd, const std::filesystem::path& path) {
-  if (::fdatasync(fd) != 0) throw Error("cannot fdatasync " + path.string() + ": " + errno_text());
+int datasync(int fd) { return ::fdatasync(fd) == 0 ? 0 : errno; }
+
+int fsync_directory(const std::filesystem::path& dir) {
+  FileDescriptor fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return errno;
+  return ::fsync(fd.get()) == 0 ? 0 : errno;
 }
 
 size_t pread_some(int fd, char* out, size_t n, uint64_t byte, const std::filesystem::path& path) {
@@ -101,8 +104,11 @@ size_t pread_some(int fd, char* out, size_t n, uint64_t byte, const std::filesys
     ssize_t r = ::pread(fd, out + done, n - done, static_cast<off_t>(byte + done));
     if (r < 0) {
       if (errno == EINTR) continue;
-      throw Error("cannot read " + path.string() + " at byte " + std::to_string(byte + done) + ": " +
-                  errno_text());
+      const int error = errno;
+      const std::string message = "cannot read " + path.string() + " at byte " + std::to_string(byte + done) +
+                                  ": " + std::strerror(error);
+      if (is_system_errno(error)) throw SystemError(message);
+      throw Error(message);
     }
     if (r == 0) break;
     done += static_cast<size_t>(r);

@@ -50,10 +50,12 @@ class FileDescriptor {
   int fd_ = -1;
 };
 
-// All of `data` at `byte`, retrying short writes and EINTR; throws Error naming the file.
-void pwrite_all(int fd, std::string_view data, uint64_t byte, const std::filesystem::path& path);
-// fdatasync; throws Error naming the file.
-void datasync(int fd, const std::filesystem::path& path);
+// All of `data` at `byte`, retrying short writes and EINTR. Returns 0, or the errno of the call that
+// failed — by then a prefix of `data` may be in the file (a disk that fills up mid-write).
+int pwrite_all(int fd, std::string_view data, uint64_t byte);
+// fdatasync of a file, or fsync of a directory opened read-only (fsync_directory). Return 0 or errno.
+int datasync(int fd);
+int fsync_directory(const std::filesystem::path& dir);
 // Up to `n` bytes at `byte` (fewer only at end of file); throws Error naming the file.
 size_t pread_some(int fd, char* out, size_t n, uint64_t byte, const std::filesystem::path& path);
 

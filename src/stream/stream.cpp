@@ -1,17 +1,22 @@
 // Stream: recovery on open, the group-commit writer thread, readers, retention. The format and the
 // guarantees are described in stream/stream.h.
 //
-// Threads and locks. Impl::mutex_ guards the put queue, pending_bytes_ and failure_. Each Shard::mutex
+// Threads and locks. Impl::mutex_ guards the put queue and pending_bytes_. Each Shard::mutex
 // guards the shard's published state: the list of segments readers may use, each segment's
 // visible_bytes, index and arrival times, and visible_end. The writer thread alone owns the rest of a
 // Shard (open file, next offset, buffer) and a Segment's written_* fields; it publishes a group under
 // the shard mutex only after the group is durable as the policy requires, so readers never see an
 // unacknowledged record, and hold that mutex only to copy a few fields.
+//
+// A failed group is undone by the writer (roll_back) from a snapshot of each shard it touched, taken
+// before the shard's first record of the group; what cannot yet be undone on disk waits in repairs_,
+// and no group is written until it is done.
 #include "stream/stream.h"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +25,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <future>
 #include <thread>
 
@@ -42,8 +48,17 @@ constexpr uint64_t kMinSegmentBytes = 1024;
 constexpr std::string_view kMetaFile = "stream.meta";
 constexpr std::string_view kSegmentSuffix = ".log";
 constexpr size_t kSegmentNameDigits = 20;
+constexpr auto kFreeSpaceCacheFor = std::chrono::milliseconds(100);
 
 std::string errno_text() { return std::strerror(errno); }
+
+// Throws for a failed call: SystemError when the errno is the system's (disk full, I/O error), Error
+// otherwise. `what` says what was being done, with the file.
+[[noreturn]] void throw_errno(const std::string& what, int error) {
+  const std::string message = what + ": " + std::strerror(error);
+  if (is_system_errno(error)) throw SystemError(message);
+  throw Error(message);
+}
 
 std::string segment_file_name(uint64_t first_offset) {
   std::string digits = std::to_string(first_offset);
@@ -141,6 +156,31 @@ struct Shard {
   std::string buffer;                                    // encoded, not yet written
   std::vector<std::shared_ptr<Segment>> group_segments;  // written or created by the current group
   bool dirty = false;                                    // written since the last fdatasync
+  bool in_group = false;                                 // has records in the current group
+  // The segment that was active when the group began, kept open after the group rolled past it so
+  // that a failed group can still truncate it.
+  FileDescriptor group_origin_fd;
+};
+
+// What a group may change in a shard, as it was before the shard's first record of the group.
+struct ShardSnapshot {
+  Shard* shard;
+  std::shared_ptr<Segment> active;
+  uint64_t written_bytes;
+  uint64_t last_index_byte;
+  int64_t written_first_arrival_ms;
+  int64_t written_newest_arrival_ms;
+  uint64_t next_offset;
+  int64_t last_arrival_ms;
+  bool dirty;
+};
+
+// The on-disk half of a rollback that has not succeeded yet.
+struct Repair {
+  Shard* shard;
+  uint64_t truncate_to;                       // the active segment's acknowledged bytes
+  std::vector<std::filesystem::path> remove;  // segments the failed group created
+  bool directory_unsynced = false;            // a file was removed since the last directory fsync
 };
 
 struct Request {
@@ -149,8 +189,15 @@ struct Request {
   std::vector<uint64_t> offsets;  // filled by the writer; the caller formats the results
   size_t bytes = 0;
   bool done = false;
-  std::string error;
+  std::string error;          // set by the writer when the group failed
+  bool system_error = false;  // the failure is the system's (disk full, I/O error): SystemError
   std::condition_variable cv;
+};
+
+// Why a group was not written; empty when it was.
+struct GroupFailure {
+  std::string message;
+  bool system = false;
 };
 
 std::string describe_sequence(const Shard& s, uint64_t offset) {
@@ -185,14 +232,31 @@ class Stream::Impl {
   void report(const Shard& s, const std::filesystem::path& file, uint64_t byte, uint64_t length,
               bool truncated) const;
 
+  void check_free_space();
+
   // Writer thread.
   void writer_loop();
+  GroupFailure run_group(const std::vector<Request*>& group, size_t group_bytes, bool& pending_released);
   void write_group(const std::vector<Request*>& group, size_t group_bytes, bool& pending_released);
+  void append_group(const std::vector<Request*>& group, std::vector<ShardSnapshot>& touched);
+  void sync_group(const std::vector<ShardSnapshot>& touched);
+  std::string roll_back(const std::vector<ShardSnapshot>& touched);
+  void run_repairs();
   void roll(Shard& s);
   void flush(Shard& s);
   void sync_dirty();
   void publish(Shard& s);
   int64_t clock_ms() const { return (hooks_.clock ? hooks_.clock() : now_ms()).time_since_epoch().count(); }
+
+  // The writer's file operations, with the test's injected failures (StreamHooks::fail_io). Each
+  // throws SystemError (or Error for an errno that is not the system's) naming the shard and file.
+  int injected(FileOperation operation, const std::filesystem::path& file) const {
+    return hooks_.fail_io ? hooks_.fail_io(operation, file) : 0;
+  }
+  [[noreturn]] void throw_io(const Shard& s, const std::string& what, int error) const;
+  void write_at(const Shard& s, int fd, const std::filesystem::path& file, std::string_view data,
+                uint64_t byte) const;
+  void sync_file(const Shard& s, int fd, const std::filesystem::path& file) const;
 
   // Readers.
   const Shard& shard_at(int index) const;
@@ -216,11 +280,16 @@ class Stream::Impl {
   std::vector<Request*> queue_;
   size_t pending_bytes_ = 0;
   bool stopping_ = false;
-  std::string failure_;  // set once an I/O error stopped the writer
+
+  // The last statvfs answer for the low-disk threshold (put() callers share it).
+  std::mutex free_space_mutex_;
+  std::optional<std::chrono::steady_clock::time_point> free_space_checked_;
+  uint64_t free_space_bytes_ = 0;
 
   // Writer thread only.
   std::chrono::steady_clock::time_point last_sync_;
   bool any_dirty_ = false;
+  std::vector<Repair> repairs_;  // rollbacks whose disk part failed; retried before each group
 
   mutable std::mutex reports_mutex_;
   mutable std::vector<CorruptionReport> reports_;
@@ -375,10 +444,12 @@ void Stream::Impl::recover_last_segment(Shard& s, const std::shared_ptr<Segment>
   }
   if (good_end < size) {
     if (::ftruncate(fd.get(), static_cast<off_t>(good_end)) != 0) {
-      throw Error(where() + ": cannot truncate " + seg->path.string() + " to " + std::to_string(good_end) +
-                  " bytes: " + errno_text());
+      throw_errno(
+          where() + ": cannot truncate " + seg->path.string() + " to " + std::to_string(good_end) + " bytes",
+          errno);
     }
-    internal::datasync(fd.get(), seg->path);
+    if (int error = internal::datasync(fd.get()); error != 0)
+      throw_errno(where() + ": cannot fdatasync " + seg->path.string(), error);
   }
   seg->indexed = true;
   seg->visible_bytes = seg->written_bytes = good_end;
@@ -391,21 +462,79 @@ void Stream::Impl::recover_last_segment(Shard& s, const std::shared_ptr<Segment>
 }
 
 // New segments are created durably — the file and its directory entry — before any record of them
-// is acknowledged, so recovery always finds the segment an acknowledged record is in.
+// is acknowledged, so recovery always finds the segment an acknowledged record is in. The new
+// segment becomes the active one as soon as its file exists, so that a failed group finds it in
+// group_segments and removes it.
 void Stream::Impl::create_segment(Shard& s, uint64_t first_offset) {
   auto path = s.dir / segment_file_name(first_offset);
   FileDescriptor fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd.valid()) throw Error(where() + ": cannot create segment " + path.string() + ": " + errno_text());
-  fs::fsync_dir(s.dir);
+  if (!fd.valid()) throw_io(s, "cannot create segment " + path.string(), errno);
   auto seg = std::make_shared<Segment>(first_offset, std::move(path));
   seg->indexed = true;  // the writer indexes what it writes
+  if (s.active && s.active->published) s.group_origin_fd = std::move(s.active_fd);
   s.active = seg;
   s.active_fd = std::move(fd);
   s.next_offset = first_offset;
-  s.group_segments.push_back(std::move(seg));
+  s.group_segments.push_back(seg);
+  int error = injected(FileOperation::kCreateSegment, seg->path);
+  if (error == 0) error = internal::fsync_directory(s.dir);
+  if (error != 0) throw_io(s, "cannot make the new segment " + seg->path.string() + " durable", error);
+}
+
+void Stream::Impl::throw_io(const Shard& s, const std::string& what, int error) const {
+  throw_errno(s.id + ": " + what, error);
+}
+
+void Stream::Impl::write_at(const Shard& s, int fd, const std::filesystem::path& file, std::string_view data,
+                            uint64_t byte) const {
+  int error = injected(FileOperation::kWrite, file);
+  if (error != 0) {
+    // What a disk that fills mid-write leaves: part of the bytes in the file.
+    if (int partial = internal::pwrite_all(fd, data.substr(0, data.size() / 2), byte); partial != 0)
+      error = partial;
+  } else {
+    error = internal::pwrite_all(fd, data, byte);
+  }
+  if (error != 0) {
+    throw_io(s,
+             "cannot write " + std::to_string(data.size()) + " bytes at byte " + std::to_string(byte) +
+                 " of " + file.string(),
+             error);
+  }
+}
+
+void Stream::Impl::sync_file(const Shard& s, int fd, const std::filesystem::path& file) const {
+  int error = injected(FileOperation::kSync, file);
+  if (error == 0) error = internal::datasync(fd);
+  if (error != 0) throw_io(s, "cannot fdatasync " + file.string(), error);
 }
 
 // ---- Writing ---------------------------------------------------------------------------------
+
+// Refuses a batch while the disk is below the low-disk threshold. statvfs is asked at most every
+// kFreeSpaceCacheFor; when it fails, the check lets the batch through (the write will tell).
+void Stream::Impl::check_free_space() {
+  if (config_.min_free_bytes == 0) return;
+  uint64_t free_bytes;
+  {
+    std::lock_guard lock(free_space_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!free_space_checked_ || now - *free_space_checked_ >= kFreeSpaceCacheFor) {
+      struct statvfs st {};
+      free_space_bytes_ = ::statvfs(dir_.c_str(), &st) == 0
+                              ? static_cast<uint64_t>(st.f_bavail) * static_cast<uint64_t>(st.f_frsize)
+                              : UINT64_MAX;
+      free_space_checked_ = now;
+    }
+    free_bytes = free_space_bytes_;
+  }
+  if (free_bytes < config_.min_free_bytes) {
+    throw SystemError(where() + ": the disk holding " + dir_.string() + " has " + std::to_string(free_bytes) +
+                      " bytes free, below the low-disk threshold of " +
+                      std::to_string(config_.min_free_bytes) + " (streams." + config_.name +
+                      ".min_free_disk); retry later");
+  }
+}
 
 std::vector<PutResult> Stream::Impl::put(std::span<const PutRecord> records) {
   if (records.empty()) return {};
@@ -438,9 +567,9 @@ std::vector<PutResult> Stream::Impl::put(std::span<const PutRecord> records) {
     request.shard_of[i] = shard_for_hash_key(key, config_.shards);
     request.bytes += r.partition_key.size() + r.data.size();
   }
+  check_free_space();
 
   std::unique_lock lock(mutex_);
-  if (!failure_.empty()) throw Error(where() + " stopped accepting writes after an I/O error: " + failure_);
   if (stopping_) throw Error(where() + " is closing");
   if (pending_bytes_ > 0 && pending_bytes_ + request.bytes > config_.max_pending_bytes) {
     throw Throttled(where() + ": " + std::to_string(pending_bytes_) +
@@ -451,7 +580,12 @@ std::vector<PutResult> Stream::Impl::put(std::span<const PutRecord> records) {
   queue_.push_back(&request);
   work_cv_.notify_one();
   request.cv.wait(lock, [&] { return request.done; });
-  if (!request.error.empty()) throw Error(where() + ": the batch was not written: " + request.error);
+  if (!request.error.empty()) {
+    const std::string message = where() + ": the batch of " + std::to_string(records.size()) +
+                                " records was not written (retry it later): " + request.error;
+    if (request.system_error) throw SystemError(message);
+    throw Error(message);
+  }
   lock.unlock();
   // Formatted here rather than on the writer thread, which every caller waits for.
   std::vector<PutResult> results;
@@ -468,26 +602,21 @@ void Stream::Impl::writer_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
     // kInterval: sync when the interval has passed, also under a steady load of puts.
-    if (config_.fsync == StreamConfig::FsyncPolicy::kInterval && any_dirty_ && failure_.empty() &&
+    if (config_.fsync == StreamConfig::FsyncPolicy::kInterval && any_dirty_ &&
         std::chrono::steady_clock::now() >= last_sync_ + config_.fsync_interval) {
       lock.unlock();
-      std::string error;
       try {
         sync_dirty();
       } catch (const std::exception& e) {
-        error = e.what();
+        spdlog::error("{}: {}; retrying in {} ms", where(), e.what(), config_.fsync_interval.count());
       }
       lock.lock();
-      if (!error.empty()) {
-        spdlog::error("{}: {}; writes stop", where(), error);
-        failure_ = error;
-      }
       continue;
     }
     if (queue_.empty()) {
       if (stopping_) break;
       auto ready = [&] { return !queue_.empty() || stopping_; };
-      if (config_.fsync == StreamConfig::FsyncPolicy::kInterval && any_dirty_ && failure_.empty()) {
+      if (config_.fsync == StreamConfig::FsyncPolicy::kInterval && any_dirty_) {
         work_cv_.wait_until(lock, last_sync_ + config_.fsync_interval, ready);
       } else {
         work_cv_.wait(lock, ready);
@@ -497,48 +626,102 @@ void Stream::Impl::writer_loop() {
     group.swap(queue_);
     size_t group_bytes = 0;
     for (const Request* r : group) group_bytes += r->bytes;
-    std::string error = failure_;
     bool pending_released = false;
-    if (error.empty()) {
-      lock.unlock();
-      try {
-        if (hooks_.before_write) hooks_.before_write();
-        write_group(group, group_bytes, pending_released);
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
-      lock.lock();
-      if (!error.empty()) {
-        spdlog::error("{}: {}; writes stop", where(), error);
-        failure_ = error;
-      }
-    }
+    lock.unlock();
+    const GroupFailure failure = run_group(group, group_bytes, pending_released);
+    lock.lock();
     if (!pending_released) pending_bytes_ -= group_bytes;
     for (Request* r : group) {
-      r->error = error;
+      r->error = failure.message;
+      r->system_error = failure.system;
       r->done = true;
       r->cv.notify_one();  // under mutex_: the caller cannot return (and free r) before we let go
     }
     group.clear();
   }
   lock.unlock();
-  // Closing: make everything written durable whatever the policy.
-  if (failure_.empty()) {
-    try {
-      sync_dirty();
-    } catch (const std::exception& e) {
-      spdlog::error("{}: closing: {}", where(), e.what());
-    }
+  // Closing: a last try of a failed rollback, then make everything written durable whatever the policy.
+  try {
+    run_repairs();
+  } catch (const std::exception& e) {
+    spdlog::error("{}: closing: {}", where(), e.what());
+  }
+  try {
+    sync_dirty();
+  } catch (const std::exception& e) {
+    spdlog::error("{}: closing: {}", where(), e.what());
   }
 }
 
+// Writes one group unless an earlier rollback is still unfinished on disk; never throws.
+GroupFailure Stream::Impl::run_group(const std::vector<Request*>& group, size_t group_bytes,
+                                     bool& pending_released) {
+  try {
+    try {
+      run_repairs();
+    } catch (const std::exception& e) {
+      throw SystemError(std::string("the stream refuses writes until the unacknowledged bytes of an earlier "
+                                    "failed write are removed, and removing them failed again: ") +
+                        e.what());
+    }
+    if (hooks_.before_write) hooks_.before_write();
+    write_group(group, group_bytes, pending_released);
+    return {};
+  } catch (const SystemError& e) {
+    return {e.what(), true};
+  } catch (const std::bad_alloc&) {
+    return {"out of memory while writing the group", true};
+  } catch (const std::exception& e) {
+    return {e.what(), false};
+  }
+}
+
+// Appends, syncs (as the policy says) and publishes a group. On any failure the group is rolled back
+// (roll_back) before the failure is rethrown, with what the rollback could not do appended.
 void Stream::Impl::write_group(const std::vector<Request*>& group, size_t group_bytes,
                                bool& pending_released) {
+  std::vector<ShardSnapshot> touched;
+  try {
+    append_group(group, touched);
+    for (const auto& t : touched) flush(*t.shard);
+    if (hooks_.after_write) hooks_.after_write();
+    {
+      std::lock_guard lock(mutex_);
+      pending_bytes_ -= group_bytes;
+      pending_released = true;
+    }
+    if (config_.fsync == StreamConfig::FsyncPolicy::kAlways) sync_group(touched);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: a write failed, rolling the group back: {}", where(), e.what());
+    const std::string rollback_error = roll_back(touched);
+    if (rollback_error.empty()) throw;
+    spdlog::error("{}: the rollback failed; writes are refused until it succeeds: {}", where(),
+                  rollback_error);
+    throw SystemError(std::string(e.what()) + "; removing the batch's bytes failed too (" + rollback_error +
+                      "), so the stream refuses writes until a retry succeeds, and a crash before that "
+                      "may bring the batch back");
+  }
+  for (const auto& t : touched) {
+    publish(*t.shard);
+    t.shard->in_group = false;
+    t.shard->group_origin_fd.reset();
+  }
+}
+
+// Encodes the group into the shards' buffers, rolling segments as they fill. Each shard is snapshot
+// into `touched` before its first record (and before any roll).
+void Stream::Impl::append_group(const std::vector<Request*>& group, std::vector<ShardSnapshot>& touched) {
   const int64_t now = clock_ms();
-  std::vector<Shard*> touched;
   for (Request* r : group) {
     for (size_t i = 0; i < r->records.size(); ++i) {
       Shard& s = *shards_[static_cast<size_t>(r->shard_of[i])];
+      if (!s.in_group) {
+        const Segment& active = *s.active;
+        touched.push_back({&s, s.active, active.written_bytes, active.last_index_byte,
+                           active.written_first_arrival_ms, active.written_newest_arrival_ms, s.next_offset,
+                           s.last_arrival_ms, s.dirty});
+        s.in_group = true;
+      }
       const PutRecord& rec = r->records[i];
       const uint64_t frame = internal::frame_bytes(rec.partition_key.size(), rec.data.size());
       uint64_t at = s.active->written_bytes + s.buffer.size();
@@ -549,9 +732,6 @@ void Stream::Impl::write_group(const std::vector<Request*>& group, size_t group_
       Segment& seg = *s.active;
       if (s.group_segments.empty() || s.group_segments.back() != s.active)
         s.group_segments.push_back(s.active);
-      if (s.buffer.empty() && std::find(touched.begin(), touched.end(), &s) == touched.end()) {
-        touched.push_back(&s);
-      }
       const int64_t arrival = std::max(now, s.last_arrival_ms);
       s.last_arrival_ms = arrival;
       if ((seg.index.empty() && seg.unpublished_index.empty()) ||
@@ -566,37 +746,115 @@ void Stream::Impl::write_group(const std::vector<Request*>& group, size_t group_
       ++s.next_offset;
     }
   }
-  for (Shard* s : touched) flush(*s);
-  if (hooks_.after_write) hooks_.after_write();
-  {
-    std::lock_guard lock(mutex_);
-    pending_bytes_ -= group_bytes;
-    pending_released = true;
-  }
-  if (config_.fsync == StreamConfig::FsyncPolicy::kAlways) {
-    // One fdatasync per shard covers every caller in the group. With several shards they run side by
-    // side (up to kSyncThreads at once): the file system commits them together, where one after
-    // the other would add up.
-    const size_t lanes = std::min(touched.size(), kSyncThreads);
-    auto sync_lane = [&touched, lanes](size_t lane) {
+}
+
+// One fdatasync per shard covers every caller in the group. With several shards they run side by
+// side (up to kSyncThreads at once): the file system commits them together, where one after the
+// other would add up. Every lane finishes before the first failure is rethrown, so that nothing
+// touches a file while the group is rolled back.
+void Stream::Impl::sync_group(const std::vector<ShardSnapshot>& touched) {
+  const size_t lanes = std::min(touched.size(), kSyncThreads);
+  std::vector<std::exception_ptr> failures(lanes);
+  auto sync_lane = [&](size_t lane) {
+    try {
       for (size_t i = lane; i < touched.size(); i += lanes) {
-        internal::datasync(touched[i]->active_fd.get(), touched[i]->active->path);
+        const Shard& s = *touched[i].shard;
+        sync_file(s, s.active_fd.get(), s.active->path);
       }
-    };
-    std::vector<std::future<void>> helpers;
+    } catch (...) {
+      failures[lane] = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::future<void>> helpers;  // their destructors wait, also when async throws
     for (size_t lane = 1; lane < lanes; ++lane)
       helpers.push_back(std::async(std::launch::async, sync_lane, lane));
     sync_lane(0);
-    for (auto& h : helpers) h.get();  // rethrows a helper's error
-    for (Shard* s : touched) s->dirty = false;
-    any_dirty_ = std::any_of(shards_.begin(), shards_.end(), [](const auto& s) { return s->dirty; });
+    for (auto& h : helpers) h.get();
   }
-  for (Shard* s : touched) publish(*s);
+  for (const auto& failure : failures) {
+    if (failure) std::rethrow_exception(failure);
+  }
+  for (const auto& t : touched) t.shard->dirty = false;
+  any_dirty_ = std::any_of(shards_.begin(), shards_.end(), [](const auto& s) { return s->dirty; });
+}
+
+// Puts every touched shard back as its snapshot says, in memory at once and on disk through
+// repairs_. Returns why the disk part failed ("" when it is done); never throws.
+std::string Stream::Impl::roll_back(const std::vector<ShardSnapshot>& touched) {
+  for (const auto& t : touched) {
+    Shard& s = *t.shard;
+    Repair repair{&s, t.written_bytes, {}};
+    for (const auto& seg : s.group_segments) {
+      if (!seg->published) repair.remove.push_back(seg->path);  // oldest first
+    }
+    if (s.active != t.active) {
+      s.active = t.active;
+      s.active_fd = std::move(s.group_origin_fd);
+    }
+    s.group_origin_fd.reset();
+    Segment& seg = *t.active;
+    seg.written_bytes = t.written_bytes;
+    seg.last_index_byte = t.last_index_byte;
+    seg.unpublished_index.clear();
+    seg.written_first_arrival_ms = t.written_first_arrival_ms;
+    seg.written_newest_arrival_ms = t.written_newest_arrival_ms;
+    s.next_offset = t.next_offset;
+    s.last_arrival_ms = t.last_arrival_ms;
+    s.buffer.clear();
+    if (s.buffer.capacity() > 8u << 20) s.buffer.shrink_to_fit();
+    s.group_segments.clear();
+    s.dirty = t.dirty;
+    s.in_group = false;
+    repairs_.push_back(std::move(repair));
+  }
+  any_dirty_ = std::any_of(shards_.begin(), shards_.end(), [](const auto& s) { return s->dirty; });
+  try {
+    run_repairs();
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+// The disk part of rollbacks: remove the segments a failed group created (and fsync the directory),
+// then truncate the active segment back to its acknowledged bytes and fdatasync it. In that order a
+// crash at any point leaves contiguous offsets on disk. Throws at the first failure; what is left
+// stays queued for the next try.
+void Stream::Impl::run_repairs() {
+  while (!repairs_.empty()) {
+    Repair& r = repairs_.back();
+    Shard& s = *r.shard;
+    // Newest first: what is left on disk is always a prefix of the shard's offsets.
+    while (!r.remove.empty()) {
+      const auto& file = r.remove.back();
+      if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
+        throw_io(s, "cannot remove " + file.string() + ", a segment of a failed write", errno);
+      }
+      r.remove.pop_back();
+      r.directory_unsynced = true;
+    }
+    if (r.directory_unsynced) {
+      if (int error = internal::fsync_directory(s.dir); error != 0)
+        throw_io(s, "cannot fsync " + s.dir.string() + " after removing a segment of a failed write", error);
+      r.directory_unsynced = false;
+    }
+    int error = injected(FileOperation::kTruncate, s.active->path);
+    if (error == 0 && ::ftruncate(s.active_fd.get(), static_cast<off_t>(r.truncate_to)) != 0) error = errno;
+    if (error != 0) {
+      throw_io(s,
+               "cannot truncate " + s.active->path.string() + " back to its " +
+                   std::to_string(r.truncate_to) + " acknowledged bytes",
+               error);
+    }
+    sync_file(s, s.active_fd.get(), s.active->path);
+    repairs_.pop_back();
+  }
 }
 
 void Stream::Impl::flush(Shard& s) {
   if (s.buffer.empty()) return;
-  internal::pwrite_all(s.active_fd.get(), s.buffer, s.active->written_bytes, s.active->path);
+  write_at(s, s.active_fd.get(), s.active->path, s.buffer, s.active->written_bytes);
   s.active->written_bytes += s.buffer.size();
   s.buffer.clear();
   // Keep the buffer for the next group, but not the memory of one exceptionally large group.
@@ -609,19 +867,21 @@ void Stream::Impl::flush(Shard& s) {
 // ever end in a torn record — and starts the next one.
 void Stream::Impl::roll(Shard& s) {
   flush(s);
-  internal::datasync(s.active_fd.get(), s.active->path);
+  sync_file(s, s.active_fd.get(), s.active->path);
   s.dirty = false;
   create_segment(s, s.next_offset);
 }
 
+// Syncs every dirty shard. The next background sync is due one interval later even when this one
+// fails, so that a failing disk is not retried in a busy loop; shards not synced stay dirty.
 void Stream::Impl::sync_dirty() {
+  last_sync_ = std::chrono::steady_clock::now();
   for (auto& s : shards_) {
     if (!s->dirty) continue;
-    internal::datasync(s->active_fd.get(), s->active->path);
+    sync_file(*s, s->active_fd.get(), s->active->path);
     s->dirty = false;
   }
   any_dirty_ = false;
-  last_sync_ = std::chrono::steady_clock::now();
 }
 
 void Stream::Impl::publish(Shard& s) {

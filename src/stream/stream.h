@@ -45,6 +45,33 @@
 // callers), writes it with one write per shard, then makes it durable as the FsyncPolicy says, and
 // only then returns to the callers and lets readers see it (group commit). Reading uses pread on
 // separate descriptors and never blocks the writer for more than a few instructions.
+//
+// Failures (disk full, quota, I/O errors). When any write, fdatasync or segment creation of a group
+// fails, the group is rolled back before any of its callers is answered: segment files the group
+// created are unlinked (newest first, then their directory is fsync'd), every shard it touched is
+// truncated back to its last acknowledged byte and fdatasync'd, and the writer's state (active
+// segment, next offset, index, arrival times) is what it was before the group. Every caller of the
+// group gets SystemError naming the shard and the OS's reason; the stream is not latched: the next put
+// tries again and succeeds as soon as the cause has gone. If the rollback itself fails (EIO on
+// ftruncate), every later put first tries the rollback again and is refused with SystemError while
+// it still fails, so that nothing is ever acknowledged behind bytes that were not removed (their
+// offsets would be given again, and recovery would then cut the acknowledged records off as a bad
+// tail). put() also refuses a batch before writing anything when the file system holding the stream
+// has less than min_free_bytes available.
+//
+// What a crash does to this. A crash after a group's bytes reached a segment and before its rollback
+// completed can bring the group's records back at the next open: they are whole frames with good
+// CRCs and contiguous offsets, so recovery keeps them. Usually no caller had been answered yet (the
+// rollback runs before the answer), so for their clients the outcome was unknown, as for any put
+// whose answer is lost. But when the rollback failed, its callers were answered with SystemError while
+// the bytes stayed on disk (the error says so), and a crash before a later retry of the rollback
+// succeeds brings back records that were answered as not written; a client that retried them then
+// has them twice. Once a rollback has completed (the truncation's fdatasync returned), they cannot
+// come back. The order of the rollback (unlink the new segments and fsync their directory, then
+// truncate) keeps the offsets on disk contiguous at every point, so a crash in the middle of it never
+// loses acknowledged records. Under kInterval, a failed background fdatasync is logged and retried at
+// the next interval; as Linux may forget the failed pages' error, acknowledged-but-unsynced records
+// can then be lost by a crash, within what that policy already allows.
 #pragma once
 
 #include <chrono>
@@ -89,6 +116,10 @@ struct StreamConfig {
   // while anything is pending throws Throttled instead of queueing more. A batch is always admitted
   // when nothing is pending, so one batch larger than the limit is not refused forever.
   size_t max_pending_bytes = 64ull << 20;
+  // Low-disk threshold: put() refuses a batch (SystemError, nothing written) while the file system
+  // holding the stream has fewer bytes available to unprivileged users (statvfs f_bavail * f_frsize)
+  // than this; 0 disables the check. The answer of statvfs is reused for up to 100 ms.
+  uint64_t min_free_bytes = 256ull << 20;
 };
 
 // put() was refused because too much is waiting to be written; retry later (Kinesis:
@@ -230,6 +261,15 @@ struct StreamDescription {
   std::vector<ShardDescription> shards;
 };
 
+// The writer's file operations that StreamHooks::fail_io can make fail.
+enum class FileOperation {
+  kWrite,          // pwrite of a group's records into a segment
+  kSync,           // fdatasync of a segment: a group's commit, the seal of a roll, a rollback
+  kCreateSegment,  // a new segment: the file is created, then making it durable (its directory's
+                   // fsync) fails, so the file exists and must be removed by the rollback
+  kTruncate,       // ftruncate of a rollback
+};
+
 // Test hooks. Each may be empty (the default).
 struct StreamHooks {
   std::function<TimePoint()> clock;  // arrival times; default now_ms()
@@ -239,6 +279,12 @@ struct StreamHooks {
   // Called on the writer thread after a group was written (write(2)) and before it is synced and
   // acknowledged — lets a test check that readers do not see it yet.
   std::function<void()> after_write;
+  // Fault injection without a full disk: called before each FileOperation of the writer on `file`;
+  // a non-zero return is an errno the operation then fails with, as if the OS had returned it. A
+  // failed kWrite first writes the first half of its bytes, as a disk that fills mid-write does.
+  // Called from the writer thread and, for the kSync of a group with several shards, from up to 8
+  // threads at once.
+  std::function<int(FileOperation operation, const std::filesystem::path& file)> fail_io;
 };
 
 // ---- Stream ----------------------------------------------------------------------------------
@@ -259,8 +305,10 @@ class Stream {
 
   // Appends a batch; returns each record's shard and sequence number, in order, once durable under
   // the policy. Records of one shard get increasing sequence numbers in batch order. Throws Error
-  // naming the record index when a record is invalid (nothing is written), Throttled under
-  // back-pressure, Error when the stream has stopped writing after an I/O error. Thread-safe.
+  // naming the record index when a record is invalid, Throttled under back-pressure, SystemError
+  // when the disk is below min_free_bytes or a write, sync or segment creation failed (the batch was
+  // rolled back: see "Failures" above; retry later), Error when the stream is closing. Whatever it
+  // throws, nothing of the batch is visible or kept. Thread-safe.
   std::vector<PutResult> put(std::span<const PutRecord> records);
 
   // GetShardIterator. Throws Error for an unknown shard or a sequence number of another shard or not

@@ -334,6 +334,35 @@ TEST(ConfigPipeline, MissingFileIsOneClearLine) {
   }
 }
 
+TEST(ConfigPipeline, HostileFilesAreRefusedQuicklyWithOneProblem) {
+  // Over the 1 MiB cap: refused before YAML parses it, from a string and from a file.
+  std::string huge = "buckets: [raw-bucket]\n# " + std::string(1 << 20, 'x') + "\n";
+  auto errors = errors_of(huge);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0].to_string(), HasSubstr("the limit is 1 MiB"));
+  testing_util::TempDir dir;
+  {
+    std::ofstream out(dir.path() / "big.yaml");
+    out << huge;
+  }
+  try {
+    load_pipeline(dir.path() / "big.yaml");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(std::string(e.what()), HasSubstr("big.yaml:1:1: the pipeline file is"));
+  }
+  // Nesting 100,000 levels deep: a YAML error, not a crash of the parser's stack.
+  errors = errors_of("buckets: " + std::string(100000, '[') + std::string(100000, ']') + "\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0].message, HasSubstr("YAML"));
+  // A thousand mistakes (YAML aliases can repeat one a million times): the problems stop at a page.
+  std::string many = "buckets:\n";
+  for (int i = 0; i < 1000; ++i) many += "  - Bad_Bucket_" + std::to_string(i) + "\n";
+  errors = errors_of(many);
+  ASSERT_EQ(errors.size(), 101u);
+  EXPECT_THAT(errors.back().message, HasSubstr("too many problems; stopped after 100"));
+}
+
 TEST(ConfigPipeline, ServerCredentials) {
   auto p = parse_pipeline("server: {host: 0.0.0.0, port: 9000, auth: {token_env: SLUICE_TOKEN}}\n", "p.yaml");
   EXPECT_EQ(p.server.host, "0.0.0.0");

@@ -49,6 +49,69 @@ class FailingStore : public storage::ObjectStore {
   int budget_;
 };
 
+// An object store that fails the puts whose call index (0, 1, 2, ...) is in `failing` as a full disk
+// does (SystemError, nothing written), and keeps every put it was asked for.
+class FlakyStore : public storage::ObjectStore {
+ public:
+  FlakyStore(storage::ObjectStore& inner, std::set<int> failing)
+      : inner_(inner), failing_(std::move(failing)) {}
+  std::vector<std::string> buckets() const override { return inner_.buckets(); }
+  bool has_bucket(std::string_view b) const override { return inner_.has_bucket(b); }
+  storage::ObjectInfo put(std::string_view b, std::string_view k, std::string_view d) override {
+    if (failing_.contains(calls_++)) {
+      failed_.emplace_back(k, d);
+      throw SystemError("cannot write objects/" + std::string(b) + "/" + std::string(k) +
+                        ": No space left on device");
+    }
+    written_[std::string(k)].emplace_back(d);
+    return inner_.put(b, k, d);
+  }
+  std::string get(std::string_view b, std::string_view k) const override { return inner_.get(b, k); }
+  std::optional<storage::ObjectInfo> head(std::string_view b, std::string_view k) const override {
+    return inner_.head(b, k);
+  }
+  storage::ListResult list(std::string_view b, const storage::ListRequest& r) const override {
+    return inner_.list(b, r);
+  }
+  bool remove(std::string_view b, std::string_view k) override { return inner_.remove(b, k); }
+
+  const std::vector<std::pair<std::string, std::string>>& failed() const { return failed_; }
+  const std::map<std::string, std::vector<std::string>>& written() const { return written_; }
+
+ private:
+  storage::ObjectStore& inner_;
+  std::set<int> failing_;
+  int calls_ = 0;
+  std::vector<std::pair<std::string, std::string>> failed_;  // key, body of each failed put
+  std::map<std::string, std::vector<std::string>> written_;  // key -> each body written under it
+};
+
+// Progress whose begin / commit calls with the given indexes fail as a metastore on a full disk does.
+class FlakyProgress : public DeliveryProgress {
+ public:
+  FlakyProgress(DeliveryProgress& inner, std::set<int> failing_begins, std::set<int> failing_commits)
+      : inner_(inner),
+        failing_begins_(std::move(failing_begins)),
+        failing_commits_(std::move(failing_commits)) {}
+  ShardProgress load(const std::string& delivery, const std::string& shard) override {
+    return inner_.load(delivery, shard);
+  }
+  void begin(const std::string& delivery, const std::string& shard, const std::string& first,
+             const std::string& last) override {
+    if (failing_begins_.contains(begins_++)) throw SystemError("metastore: database or disk is full");
+    inner_.begin(delivery, shard, first, last);
+  }
+  void commit(const std::string& delivery, const std::string& shard, const std::string& last) override {
+    if (failing_commits_.contains(commits_++)) throw SystemError("metastore: disk I/O error");
+    inner_.commit(delivery, shard, last);
+  }
+
+ private:
+  DeliveryProgress& inner_;
+  std::set<int> failing_begins_, failing_commits_;
+  int begins_ = 0, commits_ = 0;
+};
+
 class DeliveryTest : public ::testing::Test {
  protected:
   DeliveryTest() : store_(dir_.path() / "objects", {"lake"}, nullptr) {}
@@ -219,6 +282,94 @@ TEST_F(DeliveryTest, CrashMidBatchRewritesTheSameObjectsExactlyOnce) {
     auto v = ids(one);
     EXPECT_TRUE(std::is_sorted(v.begin(), v.end())) << key;
   }
+}
+
+// The same Delivery object keeps polling through failed object writes (a full disk): each failing
+// poll throws SystemError and leaves its batch pending; a later poll writes exactly the objects that
+// failed — same names, same bytes — and every record ends up in exactly one object.
+TEST_F(DeliveryTest, StoreFailuresLeaveTheBatchPendingAndALaterPollWritesTheSameObjects) {
+  auto& s = open_stream(2);
+  for (int i = 0; i < 40; i += 10) put(i, i + 10, "key-" + std::to_string(i));
+  const DeliveryConfig config{.name = "d",
+                              .stream = "s",
+                              .bucket = "lake",
+                              .prefix = "t=!{partitionKeyFromQuery:team}/",
+                              .buffer_bytes = 1500,
+                              .buffer_interval = 0ms};
+  FlakyStore flaky(store_, {1, 2, 4});  // mid-batch, then the first put of the retry, then later
+  Delivery d(config, s, flaky, progress_);
+  int failed_polls = 0;
+  bool succeeded = false;
+  for (int attempt = 0; attempt < 10 && !succeeded; ++attempt) {
+    try {
+      d.poll(kArrival);
+      succeeded = true;
+    } catch (const SystemError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("No space left on device"));
+      ++failed_polls;
+      if (failed_polls == 1) put(40, 50, "late-");  // new records must not change the pending batch
+    }
+  }
+  ASSERT_TRUE(succeeded);
+  EXPECT_EQ(failed_polls, 3);
+  EXPECT_EQ(d.poll(kArrival + 1h).records, 0u);  // nothing twice
+
+  auto all = objects();
+  ASSERT_EQ(flaky.failed().size(), 3u);
+  for (const auto& [key, body] : flaky.failed()) {
+    ASSERT_TRUE(all.contains(key)) << "a failed object was never written: " << key;
+    EXPECT_EQ(all.at(key), body) << key;
+  }
+  for (const auto& [key, bodies] : flaky.written()) {
+    for (const auto& body : bodies) EXPECT_EQ(body, bodies.front()) << "rewritten differently: " << key;
+  }
+  EXPECT_EQ(all.size(), flaky.written().size());
+  std::vector<int> delivered = ids(all);
+  std::multiset<int> seen(delivered.begin(), delivered.end());
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(seen.count(i), 1u) << "record " << i;
+  EXPECT_EQ(seen.size(), 50u);
+  for (const auto& shard : s.describe().shards) EXPECT_FALSE(progress_.load("d", shard.shard_id).pending);
+}
+
+// The progress store fails: a begin (nothing is written for that batch) and a commit (the objects
+// are written but the batch stays pending). Later polls of the same Delivery rewrite the pending
+// batch under the same names with the same bytes; every record is delivered exactly once.
+TEST_F(DeliveryTest, ProgressFailuresLeaveTheBatchPendingAndALaterPollWritesTheSameObjects) {
+  auto& s = open_stream(2);
+  for (int i = 0; i < 40; i += 10) put(i, i + 10, "key-" + std::to_string(i));
+  const DeliveryConfig config{
+      .name = "d", .stream = "s", .bucket = "lake", .buffer_bytes = 1500, .buffer_interval = 0ms};
+  FlakyStore recording(store_, {});
+  FlakyProgress flaky_progress(progress_, {0}, {1});
+  Delivery d(config, s, recording, flaky_progress);
+  int failed_polls = 0;
+  bool succeeded = false;
+  for (int attempt = 0; attempt < 10 && !succeeded; ++attempt) {
+    try {
+      d.poll(kArrival);
+      succeeded = true;
+    } catch (const SystemError& e) {
+      ++failed_polls;
+      if (failed_polls == 1) {
+        EXPECT_THAT(e.what(), HasSubstr("disk is full"));
+        EXPECT_TRUE(objects().empty());  // a failed begin writes nothing
+      }
+    }
+  }
+  ASSERT_TRUE(succeeded);
+  EXPECT_EQ(failed_polls, 2);
+  size_t rewritten = 0;
+  for (const auto& [key, bodies] : recording.written()) {
+    if (bodies.size() > 1) ++rewritten;
+    for (const auto& body : bodies) EXPECT_EQ(body, bodies.front()) << "rewritten differently: " << key;
+  }
+  EXPECT_EQ(rewritten, 1u);  // the object of the batch whose commit failed
+  auto all = objects();
+  EXPECT_EQ(all.size(), recording.written().size());
+  std::vector<int> delivered = ids(all);
+  std::multiset<int> seen(delivered.begin(), delivered.end());
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(seen.count(i), 1u) << "record " << i;
+  EXPECT_EQ(seen.size(), 40u);
 }
 
 TEST_F(DeliveryTest, MetastoreProgressAndCheckpointsSurviveReopening) {

@@ -27,7 +27,7 @@ TEST_F(MetastoreTest, MigrationsAreIdempotentAndVersioned) {
   Metastore db(file());
   Statement s(db, "SELECT version FROM schema_version");
   ASSERT_TRUE(s.step());
-  EXPECT_EQ(s.column_int64(0), 3);
+  EXPECT_EQ(s.column_int64(0), 4);
   Statement journal(db, "PRAGMA journal_mode");
   ASSERT_TRUE(journal.step());
   EXPECT_EQ(journal.column_text(0), "wal");

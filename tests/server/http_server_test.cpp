@@ -2,50 +2,18 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <thread>
+
+#include "tests/server/raw_client.h"
 
 namespace sluice::server {
 namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using testing::RawClient;
 using ::testing::StartsWith;
-
-// A raw loopback client: sends bytes, reads what comes back until the peer closes or `until` appears.
-class RawClient {
- public:
-  explicit RawClient(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) ADD_FAILURE() << "connect";
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  }
-  ~RawClient() { ::close(fd_); }
-  void send(const std::string& data) {
-    ASSERT_EQ(::write(fd_, data.data(), data.size()), static_cast<ssize_t>(data.size()));
-  }
-  std::string read_until(const std::string& until) {
-    std::string out;
-    char buffer[4096];
-    while (out.find(until) == std::string::npos) {
-      ssize_t n = ::read(fd_, buffer, sizeof(buffer));
-      if (n <= 0) break;
-      out.append(buffer, static_cast<size_t>(n));
-    }
-    return out;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 HttpResponse echo(const HttpRequest& r) {
   HttpResponse response;
@@ -128,6 +96,67 @@ TEST(ServerHttp, PortInUseIsAClearError) {
     EXPECT_THAT(std::string(e.what()),
                 HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(first.port())));
   }
+}
+
+TEST(ServerHttp, RequestCarriesRawAndDecodedTargetPeerAndClientGone) {
+  HttpRequest seen;
+  HttpServer server({}, [&](const HttpRequest& r) {
+    seen = r;
+    return HttpResponse{200, {}, "{}\n", {}};
+  });
+  server.start();
+  RawClient client(server.port());
+  client.send("GET /a%2Fb%20c?x=1&y=%41+b&x=2&flag&&=v HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_THAT(client.read_until("{}"), StartsWith("HTTP/1.1 200"));
+  EXPECT_EQ(seen.target, "/a%2Fb%20c?x=1&y=%41+b&x=2&flag&&=v");
+  EXPECT_EQ(seen.raw_path, "/a%2Fb%20c");
+  EXPECT_EQ(seen.raw_query, "x=1&y=%41+b&x=2&flag&&=v");
+  EXPECT_EQ(seen.path, "/a/b c");
+  const std::vector<std::pair<std::string, std::string>> params{
+      {"x", "1"}, {"y", "A b"}, {"x", "2"}, {"flag", ""}, {"", "v"}};
+  EXPECT_EQ(seen.query_params, params);
+  EXPECT_EQ(seen.query.at("x"), "2");  // the last wins in the map
+  EXPECT_THAT(seen.peer, ::testing::MatchesRegex("127\\.0\\.0\\.1:[0-9]+"));
+  EXPECT_NE(seen.client_gone, nullptr);
+  // Outside the server the flag still exists and is never set.
+  EXPECT_FALSE(HttpRequest{}.client_gone->load());
+}
+
+TEST(ServerHttp, NoQueryMeansEmptyRawQuery) {
+  HttpRequest seen;
+  HttpServer server({}, [&](const HttpRequest& r) {
+    seen = r;
+    return HttpResponse{200, {}, "{}\n", {}};
+  });
+  server.start();
+  RawClient client(server.port());
+  client.send("GET /plain HTTP/1.1\r\nHost: t\r\n\r\n");
+  ASSERT_THAT(client.read_until("{}"), StartsWith("HTTP/1.1 200"));
+  EXPECT_EQ(seen.raw_path, "/plain");
+  EXPECT_EQ(seen.raw_query, "");
+  EXPECT_TRUE(seen.query_params.empty());
+}
+
+TEST(ServerHttp, ExpectContinueIsAnsweredBeforeTheBody) {
+  HttpServer server({}, echo);
+  server.start();
+  RawClient client(server.port());
+  client.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_THAT(client.read_until("\r\n\r\n"), StartsWith("HTTP/1.1 100 Continue\r\n"));
+  client.send("hello");
+  EXPECT_THAT(client.read_until("body=hello"), HasSubstr("HTTP/1.1 200"));
+}
+
+TEST(ServerHttp, HeadersTooLargeIs431) {
+  HttpServerOptions options;
+  options.max_header_bytes = 1024;
+  HttpServer server(options, echo);
+  server.start();
+  RawClient client(server.port());
+  client.send("GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n");
+  auto reply = client.read_until("}");
+  EXPECT_THAT(reply, StartsWith("HTTP/1.1 431"));
+  EXPECT_THAT(reply, HasSubstr("request headers larger than 1024 bytes"));
 }
 
 TEST(ServerUrl, Decode) {

@@ -192,6 +192,57 @@ TEST_F(StorageEvents, EveryPutRecordsAnObjectCreatedEvent) {
   EXPECT_EQ(record["s3"]["object"]["eTag"], md5_hex("[1]"));
 }
 
+TEST_F(StorageEvents, AWriterStreamsPiecesAndPublishesOnlyAtCommit) {
+  metastore::Metastore db(db_path());
+  metastore::EventQueue events(db);
+  LocalObjectStore store(root(), {"raw"}, &events);
+  std::string expected;
+  {
+    auto writer = store.open_writer("raw", "big/streamed.jsonl");
+    // Pieces smaller and larger than the writer's buffer, so both paths of write() run.
+    for (int i = 0; i < 40; ++i) {
+      const std::string piece(i % 2 ? 3u << 20 : 1000u, static_cast<char>('a' + i % 26));
+      writer->write(piece);
+      expected += piece;
+    }
+    EXPECT_EQ(writer->size(), expected.size());
+    EXPECT_FALSE(store.head("raw", "big/streamed.jsonl").has_value());  // nothing visible yet
+    EXPECT_TRUE(events.list().empty());
+    auto info = writer->commit();
+    EXPECT_EQ(info.etag, md5_hex(expected));
+    EXPECT_EQ(info.size, expected.size());
+  }
+  EXPECT_EQ(store.get("raw", "big/streamed.jsonl"), expected);
+  EXPECT_EQ(store.head("raw", "big/streamed.jsonl")->etag, md5_hex(expected));
+  auto list = events.list();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].state, "ready");
+  EXPECT_EQ(list[0].event.etag, md5_hex(expected));
+  EXPECT_EQ(store.get_range("raw", "big/streamed.jsonl", 999, 5), expected.substr(999, 5));
+  EXPECT_EQ(store.get_range("raw", "big/streamed.jsonl", expected.size() - 2, 100),
+            expected.substr(expected.size() - 2));
+  EXPECT_EQ(store.get_range("raw", "big/streamed.jsonl", expected.size() + 10, 100), "");
+  EXPECT_THROW(store.get_range("raw", "big/absent", 0, 1), NotFound);
+}
+
+TEST_F(StorageEvents, AWriterDroppedWithoutCommitLeavesNoTrace) {
+  metastore::Metastore db(db_path());
+  metastore::EventQueue events(db);
+  LocalObjectStore store(root(), {"raw"}, &events);
+  {
+    auto writer = store.open_writer("raw", "partial/never.json");
+    writer->write(std::string(5u << 20, 'x'));
+  }
+  EXPECT_FALSE(store.head("raw", "partial/never.json").has_value());
+  EXPECT_TRUE(events.list().empty());
+  for (const auto& f : all_files(root())) ADD_FAILURE() << "left behind: " << f;
+  // The key's rules are checked when the writer opens, before any byte is written.
+  EXPECT_THROW(store.open_writer("raw", "../escape"), Error);
+  EXPECT_THROW(store.open_writer("nope", "k"), NotFound);
+  store.put("raw", "a", "object");
+  EXPECT_THROW(store.open_writer("raw", "a/b"), Error);
+}
+
 // Runs `fn` in a child process that dies (_exit) at the given stage of a put.
 void crash_during_put(const std::filesystem::path& root, const std::filesystem::path& db_path,
                       const std::string& stage, const std::string& key, const std::string& data) {

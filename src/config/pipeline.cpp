@@ -807,7 +807,26 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
 
   if (const YAML::Node server = root["server"]) {
     if (r.expect_map(server, "server")) {
-      r.check_keys(server, "server", {"host", "port", "auth"});
+      r.check_keys(server, "server",
+                   {"host", "port", "auth", "max_connections", "max_connections_per_client",
+                    "handler_threads", "header_timeout", "body_timeout", "idle_timeout", "write_timeout"});
+      auto& sc = pipeline.server;
+      if (auto v = r.int_at(server, "max_connections", "server", 1, 100'000))
+        sc.max_connections = static_cast<int>(*v);
+      if (auto v = r.int_at(server, "max_connections_per_client", "server", 0, 100'000))
+        sc.max_connections_per_client = static_cast<int>(*v);
+      if (auto v = r.int_at(server, "handler_threads", "server", 1, 256))
+        sc.handler_threads = static_cast<int>(*v);
+      for (auto [key, field] :
+           {std::pair{"header_timeout", &sc.header_timeout}, std::pair{"body_timeout", &sc.body_timeout},
+            std::pair{"idle_timeout", &sc.idle_timeout}, std::pair{"write_timeout", &sc.write_timeout}}) {
+        if (auto v = r.duration_at(server, key, "server", std::chrono::hours(1))) {
+          if (v->count() == 0)
+            r.error(server[key], Reader::child("server", key), "expected a duration above 0");
+          else
+            *field = *v;
+        }
+      }
       if (auto host = r.string_at(server, "host", "server", false)) pipeline.server.host = *host;
       if (auto port = r.int_at(server, "port", "server", 0, 65535))
         pipeline.server.port = static_cast<int>(*port);

@@ -3,6 +3,7 @@
 // which checks the whole file and reports every problem with file:line:column before anything runs.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -26,6 +27,14 @@ struct ServerConfig {
   // When set, the name of an environment variable holding a bearer token that every request but
   // GET /v1/health must present (Authorization: Bearer TOKEN). Required to listen beyond loopback.
   std::string token_env;
+  // Connection limits (see the README's limit table); the HTTP server's own defaults otherwise.
+  int max_connections = 512;
+  int max_connections_per_client = 64;  // 0: no per-client cap
+  int handler_threads = 16;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{60'000};
+  std::chrono::milliseconds idle_timeout{30'000};
+  std::chrono::milliseconds write_timeout{30'000};
 };
 
 using CatchUp = schedule::CatchUp;

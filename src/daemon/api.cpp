@@ -673,6 +673,13 @@ Api::Api(Runtime& runtime) : impl_(std::make_unique<Impl>(Impl{runtime, nullptr,
   server::HttpServerOptions options;
   options.host = server.host;
   options.port = static_cast<uint16_t>(server.port);
+  options.max_connections = static_cast<size_t>(server.max_connections);
+  options.max_connections_per_client = static_cast<size_t>(server.max_connections_per_client);
+  options.handler_threads = static_cast<size_t>(server.handler_threads);
+  options.header_timeout = server.header_timeout;
+  options.body_timeout = server.body_timeout;
+  options.idle_timeout = server.idle_timeout;
+  options.write_timeout = server.write_timeout;
   impl_->http =
       std::make_unique<server::HttpServer>(options, [impl = impl_.get()](const server::HttpRequest& request) {
         try {

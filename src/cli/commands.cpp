@@ -24,7 +24,9 @@
 #include "fixture/fixture_api.h"
 #include "metastore/metastore.h"
 #include "metastore/run_log.h"
+#include "process/processor.h"
 #include "query/engine.h"
+#include "storage/local_object_store.h"
 #include "storage/object_store.h"
 
 namespace sluice::cli {
@@ -109,8 +111,43 @@ bool all_succeeded(const std::vector<daemon::RunSummary>& runs) {
 
 }  // namespace
 
+namespace {
+
+// For checking a processor's steps: the last (by key) existing object it would take, up to 16 MiB,
+// from the data directory when there is one. Nothing is written or recovered.
+config::InputSample input_sample(const config::Pipeline& pipeline) {
+  return [&pipeline](
+             const process::ProcessorConfig& proc) -> std::optional<std::pair<std::string, std::string>> {
+    const auto root = pipeline.data_dir / "objects";
+    if (!std::filesystem::is_directory(root / proc.bucket)) return std::nullopt;
+    storage::LocalObjectStore store(root, {proc.bucket}, nullptr, /*recover=*/false);
+    storage::ListRequest request;
+    request.prefix = proc.prefix;
+    std::optional<storage::ObjectInfo> last;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto page = store.list(proc.bucket, request);
+      for (const auto& o : page.objects)
+        if (process::matches(proc, proc.bucket, o.key) && o.size > 0 && o.size <= (16u << 20)) last = o;
+      if (!page.is_truncated) break;
+      request.continuation_token = page.next_continuation_token;
+    }
+    if (!last) return std::nullopt;
+    return std::make_pair(last->key, store.get(proc.bucket, last->key));
+  };
+}
+
+// Loads the pipeline and checks its processors' SQL as well; throws ConfigError with every problem.
+config::Pipeline load_checked(const Options& opt) {
+  config::Pipeline pipeline = load(opt);
+  auto problems = config::check_processors(pipeline, input_sample(pipeline));
+  if (!problems.empty()) throw config::ConfigError(std::move(problems));
+  return pipeline;
+}
+
+}  // namespace
+
 int cmd_validate(const Options& opt) {
-  config::Pipeline p = config::load_pipeline(opt.pipeline);
+  config::Pipeline p = load_checked(opt);
   std::cout << opt.pipeline << ": ok (" << p.buckets.size() << " buckets, " << p.schedules.size()
             << " schedules, " << p.sources.size() << " sources, " << p.processors.size() << " processors, "
             << p.crawlers.size() << " crawlers, " << p.streams.size() << " streams, " << p.deliveries.size()
@@ -213,7 +250,7 @@ int cmd_fixture(const Options& opt) {
 }
 
 int cmd_run(const Options& opt) {
-  config::Pipeline pipeline = load(opt);
+  config::Pipeline pipeline = load_checked(opt);
   if (!opt.listen.empty()) {
     auto colon = opt.listen.rfind(':');
     if (colon == std::string::npos) throw Error("--listen expects HOST:PORT, got \"" + opt.listen + "\"");

@@ -73,6 +73,7 @@ class Reader {
   static constexpr size_t kMaxDiagnostics = 100;
 
   explicit Reader(std::string file) : file_(std::move(file)) {}
+  const std::string& file() const { return file_; }
 
   void error(const YAML::Node& node, const std::string& path, const std::string& message) {
     const YAML::Mark mark = node.Mark();
@@ -415,14 +416,29 @@ void parse_step(Reader& r, const YAML::Node& node, const std::string& path, proc
 }
 
 void parse_processor(Reader& r, const std::string& name, const YAML::Node& node, const std::string& path,
-                     const std::set<std::string>& buckets, process::ProcessorConfig& proc) {
+                     const std::set<std::string>& buckets, process::ProcessorConfig& proc,
+                     std::map<std::string, Diagnostic>& locations) {
   proc.name = name;
   proc.error_prefix = "errors/" + name + "/";
   if (!r.expect_map(node, path)) return;
   r.check_keys(node, path, {"input", "steps", "output", "error_prefix"});
   if (const YAML::Node input = node["input"]; input && r.expect_map(input, path + ".input")) {
     const std::string p = path + ".input";
-    r.check_keys(input, p, {"bucket", "prefix", "suffix", "format"});
+    r.check_keys(input, p, {"bucket", "prefix", "suffix", "format", "schema"});
+    if (const YAML::Node schema = input["schema"]) {
+      if (!schema.IsMap() || schema.size() == 0) {
+        r.error(schema, p + ".schema",
+                "expected a mapping of column: DuckDB type, got " + node_type_name(schema));
+      } else {
+        for (const auto& entry : schema) {
+          if (!entry.second.IsScalar() || entry.second.Scalar().empty()) {
+            r.error(entry.second, p + ".schema." + entry.first.Scalar(), "expected a DuckDB type name");
+            continue;
+          }
+          proc.input_schema.emplace_back(entry.first.Scalar(), entry.second.Scalar());
+        }
+      }
+    }
     if (auto b = r.string_at(input, "bucket", p, true)) {
       proc.bucket = *b;
       if (auto why = declared_bucket_problem(*b, buckets); !why.empty())
@@ -451,8 +467,13 @@ void parse_processor(Reader& r, const std::string& name, const YAML::Node& node,
     } else {
       for (size_t i = 0; i < steps.size(); ++i) {
         process::Step step;
-        parse_step(r, steps[i], path + ".steps[" + std::to_string(i) + "]", step);
+        const std::string p = path + ".steps[" + std::to_string(i) + "]";
+        parse_step(r, steps[i], p, step);
         proc.steps.push_back(std::move(step));
+        // A problem with a step's SQL points at its value (the SQL text), where there is one.
+        const YAML::Node at = steps[i].IsMap() && steps[i].size() == 1 ? steps[i].begin()->second : steps[i];
+        locations[name + "/" + std::to_string(i)] =
+            Diagnostic{r.file(), at.Mark().line + 1, at.Mark().column + 1, p, ""};
       }
     }
   }
@@ -1006,7 +1027,7 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
       const std::string p = "processors." + name;
       if (!check_name(r, entry.first, p, "processor")) continue;
       process::ProcessorConfig proc;
-      parse_processor(r, name, entry.second, p, bucket_names, proc);
+      parse_processor(r, name, entry.second, p, bucket_names, proc, pipeline.step_locations);
       pipeline.processors.push_back(std::move(proc));
     }
   }
@@ -1051,6 +1072,43 @@ Pipeline load_pipeline(const std::filesystem::path& file) {
     throw ConfigError({Diagnostic{file.string(), 0, 0, "", e.what()}});
   }
   return parse_pipeline(text, file);
+}
+
+}  // namespace sluice::config
+
+namespace sluice::config {
+
+std::vector<Diagnostic> check_processors(const Pipeline& pipeline, const InputSample& sample) {
+  std::vector<Diagnostic> out;
+  for (const auto& proc : pipeline.processors) {
+    std::vector<process::StepProblem> problems = process::parse_only_problems(proc);
+    std::string shape_source;
+    if (problems.empty()) {
+      std::vector<sql::Column> shape;
+      if (!proc.input_schema.empty()) {
+        for (const auto& [name, type] : proc.input_schema)
+          shape.push_back(sql::Column{.name = name, .type = type});
+        shape_source = "the declared input.schema";
+      } else if (auto found = sample ? sample(proc) : std::nullopt) {
+        try {
+          shape = process::infer_input_shape(proc, found->second, found->first, 10'000);
+          shape_source = "the columns of s3://" + proc.bucket + "/" + found->first;
+        } catch (const Error&) {
+          // An unreadable sample says nothing about the steps: it will be quarantined on its own.
+        }
+      }
+      if (!shape.empty()) problems = process::check_steps(proc, shape);
+    }
+    for (const auto& problem : problems) {
+      auto it = pipeline.step_locations.find(proc.name + "/" + std::to_string(problem.step_index));
+      Diagnostic d = it != pipeline.step_locations.end()
+                         ? it->second
+                         : Diagnostic{pipeline.file.string(), 0, 0, "processors." + proc.name + ".steps", ""};
+      d.message = problem.message + (shape_source.empty() ? "" : " (bound against " + shape_source + ")");
+      out.push_back(std::move(d));
+    }
+  }
+  return out;
 }
 
 }  // namespace sluice::config

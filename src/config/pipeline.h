@@ -5,7 +5,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +50,16 @@ struct ScheduleConfig {
   std::vector<std::string> targets;  // sources and crawlers, run in this order
 };
 
+// One problem in the file, rendered as "FILE:LINE:COLUMN: PATH: MESSAGE" (1-based line and column).
+struct Diagnostic {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string path;  // e.g. "sources.users.timeout.total"
+  std::string message;
+  std::string to_string() const;
+};
+
 struct Pipeline {
   std::filesystem::path file;      // where it was loaded from
   std::filesystem::path data_dir;  // absolute; `data_dir:` is relative to the pipeline file
@@ -62,6 +74,9 @@ struct Pipeline {
   query::QueryConfig
       query;  // default database: the first crawler's; results: s3://FIRST-BUCKET/athena/results/
   std::map<std::string, std::string> source_timezones;  // a source's own `timezone:`, when it sets one
+  // Where each processor step is written, for problems found after loading (check_processors):
+  // key "PROCESSOR/INDEX".
+  std::map<std::string, Diagnostic> step_locations;
 
   const ScheduleConfig* find_schedule(std::string_view name) const;
   const extract::SourceConfig* find_source(std::string_view name) const;
@@ -71,16 +86,6 @@ struct Pipeline {
   // The zone in which a source's key template is evaluated: that of the first schedule targeting it,
   // or UTC when none does.
   std::string timezone_for_source(std::string_view source) const;
-};
-
-// One problem in the file, rendered as "FILE:LINE:COLUMN: PATH: MESSAGE" (1-based line and column).
-struct Diagnostic {
-  std::string file;
-  int line = 0;
-  int column = 0;
-  std::string path;  // e.g. "sources.users.timeout.total"
-  std::string message;
-  std::string to_string() const;
 };
 
 // Thrown by load/parse with every diagnostic found (not just the first); what() is all of them,
@@ -95,6 +100,14 @@ class ConfigError : public Error {
 };
 
 Pipeline load_pipeline(const std::filesystem::path& file);
+
+// The SQL of every processor's steps, checked before any data arrives (sluice validate and the
+// daemon's start): always parsed; bound against the input's columns when they are known — declared
+// (input.schema), or inferred by `sample` from an existing input object (it returns the object's
+// key and bytes, or nullopt). Returns the problems at the steps' file:line:column; empty when fine.
+using InputSample =
+    std::function<std::optional<std::pair<std::string, std::string>>(const process::ProcessorConfig&)>;
+std::vector<Diagnostic> check_processors(const Pipeline& pipeline, const InputSample& sample);
 // `file` is used for messages and to resolve a relative data_dir.
 Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path& file);
 

@@ -72,6 +72,10 @@ struct ProcessorConfig {
   std::string prefix;
   std::string suffix;
   InputFormat input_format = InputFormat::kAuto;  // auto: gzip by magic, CSV by .csv, else [ or { first
+  // The input's columns as declared in the pipeline file (name, DuckDB type), in order: the steps are
+  // bound against them before any data arrives. Empty: the shape is inferred from an existing object
+  // when there is one, else only the SQL's syntax is checked up front.
+  std::vector<std::pair<std::string, std::string>> input_schema;
   std::vector<Step> steps;
   std::string output_bucket;  // default: the input bucket
   // Output key template: {name} input file name, {basename} without its extensions, {date} the

@@ -15,9 +15,9 @@
 
 #include "common/fs.h"
 #include "fixture/fixture_api.h"
+#include "tests/cli/cli_fixture.h"
 #include "tests/common/process.h"
 #include "tests/common/temp_dir.h"
-#include "tests/cli/cli_fixture.h"
 #include "tests/daemon/test_pipeline.h"
 
 namespace sluice {

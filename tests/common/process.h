@@ -51,6 +51,7 @@ class Process {
   }
 
   void signal(int sig) { ::kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
 
   // Waits up to `limit`; returns the exit code (128+signal when killed), nullopt on timeout.
   std::optional<int> wait(std::chrono::milliseconds limit = std::chrono::seconds(60)) {

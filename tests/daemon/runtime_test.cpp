@@ -19,6 +19,7 @@
 #include "metastore/run_log.h"
 #include "storage/object_store.h"
 #include "stream/stream.h"
+#include "tests/common/small_filesystem.h"
 #include "tests/common/temp_dir.h"
 #include "tests/daemon/test_pipeline.h"
 
@@ -234,6 +235,67 @@ TEST_F(DaemonProcessing, ProcessesWhatLandsAndQuarantinesBadInput) {
   auto history = rt.recent_runs(2);
   EXPECT_EQ(history[1].kind, "process");
   EXPECT_EQ(metastore::to_string(history[1].status), "failed");
+}
+
+TEST_F(DaemonProcessing, TheSystemsFailuresAreRetriedLaterAndNeverQuarantineGoodInput) {
+  testing_util::SmallFilesystem scratch(1 << 20);
+  if (!scratch.available()) GTEST_SKIP() << scratch.reason();
+  auto p = config::parse_pipeline(testing_util::pipeline_yaml(base()) + R"(
+processors:
+  users:
+    input: {bucket: raw, prefix: raw/users/}
+    steps: [flatten]
+    output: {key: "processed/users/{basename}.parquet", format: parquet}
+)",
+                                  dir_.path() / "p.yaml");
+  p.data_dir = dir_.path() / "data";
+  std::filesystem::create_directories(p.data_dir);
+  std::filesystem::create_directory_symlink(scratch.path(), p.data_dir / "tmp");  // processing's scratch
+  Runtime rt(p);
+  std::string users = "[";
+  for (int i = 0; i < 2000; ++i) users += (i ? "," : "") + std::string("{\"id\": ") + std::to_string(i) + "}";
+  rt.objects().put("raw", "raw/users/many.json", users + "]");
+
+  scratch.fill(0);
+  auto failed = rt.process_pending();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].status, "failed");
+  EXPECT_THAT(failed[0].error, HasSubstr("will be retried in 1 s"));
+  EXPECT_THAT(failed[0].error, HasSubstr("No space left on device"));
+  EXPECT_FALSE(rt.objects().head("raw", "errors/users/raw/users/many.json")) << "good input was quarantined";
+  EXPECT_TRUE(rt.quarantined("users").empty());
+  EXPECT_TRUE(rt.process_pending().empty()) << "retried before its back-off";
+
+  scratch.release();
+  std::this_thread::sleep_for(1100ms);
+  auto retried = rt.process_pending();
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].status, "succeeded") << retried[0].error;
+  EXPECT_EQ(retried[0].records, 2000u);
+  EXPECT_TRUE(rt.objects().head("raw", "processed/users/many.parquet"));
+}
+
+TEST_F(DaemonRuntime, ASourceRunTheDiskFailedIsRetriedWithTheSameSlot) {
+  testing_util::SmallFilesystem scratch(1 << 20);
+  if (!scratch.available()) GTEST_SKIP() << scratch.reason();
+  auto p = pipeline();
+  std::filesystem::create_directories(p.data_dir);
+  std::filesystem::create_directory_symlink(scratch.path(), p.data_dir / "tmp");  // the extract's scratch
+  Runtime rt(p);
+  scratch.fill(0);
+  const auto slot = at(10, 0, 0);
+  auto run = rt.run_source("posts", "schedule", slot, "every-minute");
+  EXPECT_EQ(run.status, "interrupted");
+  EXPECT_THAT(run.error, HasSubstr("will be retried"));
+  EXPECT_TRUE(rt.has_pending_retries());
+  EXPECT_TRUE(objects(rt, "raw/posts/").empty());
+
+  scratch.release();
+  auto retried = rt.retry_interrupted();
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].status, "succeeded") << retried[0].error;
+  EXPECT_THAT(retried[0].object, HasSubstr("posts_2026-11-24T10-00-00"));  // the slot's key
+  EXPECT_FALSE(rt.has_pending_retries());
 }
 
 TEST_F(DaemonProcessing, ACrashMidProcessingReprocessesToTheSameOutput) {

@@ -6,8 +6,8 @@ Usage: bench/soak.py BUILD_DIR [MINUTES=10] [KILL_EVERY=60]
 
 The daemon runs the near-real-time path: a 2-shard stream (fsync always) -> a delivery with a 1 s
 buffer -> a flatten processor -> an on_change crawler -> queries. Beside it, at the same time:
-  - 2 producers POST batches of 200 records (~200 bytes, unique ids) and remember which batches were
-    acknowledged (200); a failed batch is never retried with the same ids, so a duplicate can only
+  - 2 producers POST batches of 200 records (~200 bytes, unique ids), 20 batches a second each (8,000
+    records/s in all: a soak, not a throughput test), and remember which batches were acknowledged (200); a failed batch is never retried with the same ids, so a duplicate can only
     come from sluice;
   - a query client runs `SELECT count(*)` twice a second and, every ~30 s, a 500,000-row `SELECT *`
     (streamed to its CSV result, capped inline);
@@ -59,6 +59,7 @@ daemon = {"proc": None, "kills": 0, "ready_s": []}
 acked, unacked = set(), set()
 lat = collections.defaultdict(list)  # name -> seconds
 errors = collections.Counter()
+first_error = {}  # kind -> the first answer of that kind
 rss = []  # (t, kB)
 t0 = time.monotonic()
 
@@ -116,6 +117,8 @@ def producer(n):
                 errors[f"ingest {status}"] += 1
         if status != 200:
             time.sleep(float(retry) if retry else 0.2)
+        else:
+            time.sleep(max(0.0, 0.05 - (time.monotonic() - began)))
 
 
 def querier():
@@ -126,13 +129,14 @@ def querier():
         name = "query select * limit 500000" if big else "query count(*)"
         began = time.monotonic()
         try:
-            status, _, _ = request("POST", "/v1/query", json.dumps({"sql": sql}).encode())
-        except OSError:
-            status = 0
+            status, body, _ = request("POST", "/v1/query", json.dumps({"sql": sql}).encode())
+        except OSError as e:
+            status, body = 0, str(e).encode()
         if status == 200:
             lat[name].append(time.monotonic() - began)
         else:
             errors[f"{name} {status}"] += 1
+            first_error.setdefault(f"{name} {status}", body[:200])
         i += 1
         time.sleep(0.5)
 
@@ -232,7 +236,7 @@ for name, xs in sorted(lat.items()):
     print(f"{name}: n={len(xs)} p50 {pct(xs, 0.5) * 1000:.1f} ms, p99 {pct(xs, 0.99) * 1000:.1f} ms, "
           f"max {max(xs) * 1000:.1f} ms")
 for name, n in sorted(errors.items()):
-    print(f"{name}: {n}")
+    print(f"{name}: {n}" + (f" (first: {first_error[name]!r})" if name in first_error else ""))
 per_minute = collections.defaultdict(list)
 for t, kb in rss:
     per_minute[int(t // 60)].append(kb)

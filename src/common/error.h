@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -41,6 +42,14 @@ inline bool is_system_errno(int e) {
     default:
       return false;
   }
+}
+
+// Throws for the errno of a failed call: SystemError when the system failed (is_system_errno),
+// Error otherwise. `what` says what was being done, with the file: "cannot write /x/y".
+[[noreturn]] inline void throw_errno(const std::string& what, int error) {
+  const std::string message = what + ": " + std::strerror(error);
+  if (is_system_errno(error)) throw SystemError(message);
+  throw Error(message);
 }
 
 }  // namespace sluice

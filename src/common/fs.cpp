@@ -15,14 +15,6 @@
 namespace sluice::fs {
 namespace {
 
-// Throws for the errno of a failed call: SystemError when the system failed (disk full, I/O
-// error), Error otherwise. `what` says what was being done, with the path.
-[[noreturn]] void throw_errno(const std::string& what, int error) {
-  const std::string message = what + ": " + std::strerror(error);
-  if (is_system_errno(error)) throw SystemError(message);
-  throw Error(message);
-}
-
 // Closes a file descriptor on every path out of a scope.
 class FileDescriptor {
  public:

@@ -1,14 +1,13 @@
-// The daemon's native HTTP API (JSON), served on the pipeline's server: address.
-//   GET  /v1/health              {"status":"ok"}
-//   GET  /v1/runs?limit=N        run history, newest first (the same objects as `sluice runs --format json`)
-//   POST /v1/trigger/{name}      run a schedule's targets, a source or a crawler now; 200 when every run
-//                                succeeded, 502 when one failed, 404 for an unknown name
-//   POST /v1/query               {"sql": "...", "database": "..."} -> the result (query_id, columns,
-//                                rows, bytes_scanned, output, timings); 400 with error and query_id
-//   GET  /v1/queries?limit=N     query history, newest first
-//   GET  /v1/catalog/databases                      database names
-//   GET  /v1/catalog/databases/{db}/tables          tables with columns and partition keys
-//   GET  /v1/catalog/databases/{db}/tables/{table}  one table, with schema versions and partitions
+// The daemon's native HTTP API (JSON), served on the pipeline's server: address. The README's "HTTP
+// API" section is the reference; in short:
+//   GET  /v1/health, GET /v1/runs, POST /v1/trigger/{name}
+//   POST /v1/query (cancelled when the client leaves), GET /v1/queries, GET|DELETE /v1/queries/{id},
+//   GET /v1/queries/{id}/results (paged), GET /v1/queries/{id}/results.csv (streamed)
+//   POST|GET /v1/streams/{stream}/records, GET /v1/streams/{stream}, .../checkpoints/{consumer}
+//   GET /v1/processors/{name}/quarantine, POST /v1/processors/{name}/reprocess
+//   GET /v1/catalog/databases[/{db}/tables[/{table}]]
+// Every JSON body is parsed with a depth limit (common/json_limits.h); a SystemError anywhere (disk
+// full) is answered 503 with Retry-After.
 #pragma once
 
 #include <memory>

@@ -132,12 +132,6 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& va
   return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(delta));
 }
 
-[[noreturn]] void throw_errno(const std::string& what, int error) {
-  const std::string message = what + ": " + std::strerror(error);
-  if (is_system_errno(error)) throw SystemError(message);
-  throw Error(message);
-}
-
 // The body of one response while the run reads it: a file without a name in the scratch directory,
 // emptied before each attempt, gone with this object (or with the process).
 class ScratchFile {

@@ -8,6 +8,8 @@
 #include <new>
 #include <thread>
 
+#include "sql/duckdb_types.h"
+
 // The streaming result API (duckdb_pending_prepared_streaming) is marked deprecated in 1.4 without
 // a replacement that streams; it is what keeps a large result out of memory.
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -28,69 +30,6 @@ std::string owned_c_string(char* text) {
   std::string out = text ? text : "";
   duckdb_free(text);
   return out;
-}
-
-const char* base_type_name(duckdb_type id) {
-  switch (id) {
-    case DUCKDB_TYPE_BOOLEAN:
-      return "BOOLEAN";
-    case DUCKDB_TYPE_TINYINT:
-      return "TINYINT";
-    case DUCKDB_TYPE_SMALLINT:
-      return "SMALLINT";
-    case DUCKDB_TYPE_INTEGER:
-      return "INTEGER";
-    case DUCKDB_TYPE_BIGINT:
-      return "BIGINT";
-    case DUCKDB_TYPE_HUGEINT:
-      return "HUGEINT";
-    case DUCKDB_TYPE_UTINYINT:
-      return "UTINYINT";
-    case DUCKDB_TYPE_USMALLINT:
-      return "USMALLINT";
-    case DUCKDB_TYPE_UINTEGER:
-      return "UINTEGER";
-    case DUCKDB_TYPE_UBIGINT:
-      return "UBIGINT";
-    case DUCKDB_TYPE_UHUGEINT:
-      return "UHUGEINT";
-    case DUCKDB_TYPE_FLOAT:
-      return "FLOAT";
-    case DUCKDB_TYPE_DOUBLE:
-      return "DOUBLE";
-    case DUCKDB_TYPE_VARCHAR:
-      return "VARCHAR";
-    case DUCKDB_TYPE_BLOB:
-      return "BLOB";
-    case DUCKDB_TYPE_DATE:
-      return "DATE";
-    case DUCKDB_TYPE_TIME:
-      return "TIME";
-    case DUCKDB_TYPE_TIME_TZ:
-      return "TIME WITH TIME ZONE";
-    case DUCKDB_TYPE_TIMESTAMP:
-      return "TIMESTAMP";
-    case DUCKDB_TYPE_TIMESTAMP_S:
-      return "TIMESTAMP_S";
-    case DUCKDB_TYPE_TIMESTAMP_MS:
-      return "TIMESTAMP_MS";
-    case DUCKDB_TYPE_TIMESTAMP_NS:
-      return "TIMESTAMP_NS";
-    case DUCKDB_TYPE_TIMESTAMP_TZ:
-      return "TIMESTAMP WITH TIME ZONE";
-    case DUCKDB_TYPE_INTERVAL:
-      return "INTERVAL";
-    case DUCKDB_TYPE_UUID:
-      return "UUID";
-    case DUCKDB_TYPE_BIT:
-      return "BIT";
-    case DUCKDB_TYPE_BIGNUM:
-      return "BIGNUM";
-    case DUCKDB_TYPE_SQLNULL:
-      return "\"NULL\"";
-    default:
-      return "VARCHAR";
-  }
 }
 
 // The SQL spelling of nested and parameterised types; nullptr-free recursion over child types.
@@ -133,7 +72,9 @@ std::string nested_type_sql(duckdb_logical_type type, duckdb_type id) {
       return out + ")";
     }
     default:
-      return base_type_name(id);
+      if (id == DUCKDB_TYPE_SQLNULL) return "\"NULL\"";  // a keyword: quoted to be a type name
+      if (const char* name = internal::base_type_name(id)) return name;
+      return "VARCHAR";
   }
 }
 

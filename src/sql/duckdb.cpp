@@ -5,11 +5,13 @@
 #include <cassert>
 #include <cstring>
 
-namespace sluice::sql {
-namespace {
+#include "sql/duckdb_types.h"
 
-// The SQL name of a type id (the C API has no type-to-string); nested types by their kind.
-std::string type_name(duckdb_type id) {
+namespace sluice::sql {
+
+namespace internal {
+
+const char* base_type_name(duckdb_type id) {
   switch (id) {
     case DUCKDB_TYPE_BOOLEAN:
       return "BOOLEAN";
@@ -31,12 +33,12 @@ std::string type_name(duckdb_type id) {
       return "UINTEGER";
     case DUCKDB_TYPE_UBIGINT:
       return "UBIGINT";
+    case DUCKDB_TYPE_UHUGEINT:
+      return "UHUGEINT";
     case DUCKDB_TYPE_FLOAT:
       return "FLOAT";
     case DUCKDB_TYPE_DOUBLE:
       return "DOUBLE";
-    case DUCKDB_TYPE_DECIMAL:
-      return "DECIMAL";
     case DUCKDB_TYPE_VARCHAR:
       return "VARCHAR";
     case DUCKDB_TYPE_BLOB:
@@ -45,14 +47,28 @@ std::string type_name(duckdb_type id) {
       return "DATE";
     case DUCKDB_TYPE_TIME:
       return "TIME";
+    case DUCKDB_TYPE_TIME_TZ:
+      return "TIME WITH TIME ZONE";
     case DUCKDB_TYPE_TIMESTAMP:
       return "TIMESTAMP";
+    case DUCKDB_TYPE_TIMESTAMP_S:
+      return "TIMESTAMP_S";
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+      return "TIMESTAMP_MS";
+    case DUCKDB_TYPE_TIMESTAMP_NS:
+      return "TIMESTAMP_NS";
     case DUCKDB_TYPE_TIMESTAMP_TZ:
       return "TIMESTAMP WITH TIME ZONE";
     case DUCKDB_TYPE_INTERVAL:
       return "INTERVAL";
     case DUCKDB_TYPE_UUID:
       return "UUID";
+    case DUCKDB_TYPE_BIT:
+      return "BIT";
+    case DUCKDB_TYPE_BIGNUM:
+      return "BIGNUM";
+    case DUCKDB_TYPE_DECIMAL:
+      return "DECIMAL";
     case DUCKDB_TYPE_STRUCT:
       return "STRUCT";
     case DUCKDB_TYPE_LIST:
@@ -61,11 +77,25 @@ std::string type_name(duckdb_type id) {
       return "ARRAY";
     case DUCKDB_TYPE_MAP:
       return "MAP";
+    case DUCKDB_TYPE_UNION:
+      return "UNION";
+    case DUCKDB_TYPE_ENUM:
+      return "ENUM";
     case DUCKDB_TYPE_SQLNULL:
       return "NULL";
     default:
-      return "OTHER";
+      return nullptr;
   }
+}
+
+}  // namespace internal
+
+namespace {
+
+// The SQL name of a type id (the C API has no type-to-string); nested types by their kind.
+std::string type_name(duckdb_type id) {
+  const char* name = internal::base_type_name(id);
+  return name ? name : "OTHER";
 }
 
 // Owns a logical type handle.

@@ -52,14 +52,6 @@ constexpr auto kFreeSpaceCacheFor = std::chrono::milliseconds(100);
 
 std::string errno_text() { return std::strerror(errno); }
 
-// Throws for a failed call: SystemError when the errno is the system's (disk full, I/O error), Error
-// otherwise. `what` says what was being done, with the file.
-[[noreturn]] void throw_errno(const std::string& what, int error) {
-  const std::string message = what + ": " + std::strerror(error);
-  if (is_system_errno(error)) throw SystemError(message);
-  throw Error(message);
-}
-
 std::string segment_file_name(uint64_t first_offset) {
   std::string digits = std::to_string(first_offset);
   return std::string(kSegmentNameDigits - digits.size(), '0') + digits + std::string(kSegmentSuffix);

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "tests/cli/cli_fixture.h"
+#include "tests/common/sanitizers.h"
 #include "tests/common/small_filesystem.h"
 
 namespace sluice {
@@ -133,6 +134,7 @@ TEST_F(Hostile, DeepJsonOnEveryJsonEndpointIsA400AndTheDaemonLives) {
 }
 
 TEST_F(Hostile, UnderALowFileDescriptorLimitTheDaemonKeepsServingWithoutSpinning) {
+  SLUICE_SKIP_WHEN_SANITIZED_WITHOUT_DESCRIPTORS();
   write_file(kStreamPipeline);
   Process daemon({"/bin/sh", "-c", "ulimit -n 100 && exec " + kSluice + " run " + pipeline_.string()},
                  dir_.path(), {"SLUICE_LOG=info"});
@@ -210,7 +212,9 @@ TEST_F(Hostile, QueriesTimeOutAreCancelledWhenTheClientLeavesOrOnDeleteAndStopWi
 }
 
 TEST_F(Hostile, AMillionAndAHalfRowsOverHttpKeepTheDaemonsMemoryBounded) {
-  write_file(kStreamPipeline);
+  std::string yaml = kStreamPipeline;
+  yaml.replace(yaml.find("timeout: 3s"), 11, "timeout: 5m");  // a sanitized build is slow
+  write_file(yaml);
   auto daemon = start_daemon();
   const int port = daemon_port(*daemon);
   const long baseline = proc_status_kb(daemon->pid(), "VmRSS");
@@ -297,6 +301,25 @@ processors:
   q = sluice({"query", "SELECT 2 AS two;\n\n", "-p", pipeline_.string(), "--format", "json"});
   EXPECT_EQ(q.code, 0) << q.err;
   EXPECT_EQ(nlohmann::json::parse(q.out)["rows"][0][0], "2");
+}
+
+TEST_F(Hostile, CtrlCCancelsACommandLineQuery) {
+  write_file("data_dir: ./data\nbuckets: [raw]\n");
+  EXPECT_EQ(sluice({"runs", "-p", pipeline_.string()}).code, 1);  // no data yet
+  fs::create_directories_durable(dir_.path() / "data");
+  ASSERT_EQ(sluice({"trigger", "nothing", "-p", pipeline_.string()}).code, 1);  // opens the data directory
+  Process query({kSluice, "query", kLongQuery, "-p", pipeline_.string()}, dir_.path());
+  // SIGINT only once the query runs (before, it would end the process the default way).
+  for (int i = 0; i < 100; ++i) {
+    auto h = sluice({"queries", "-p", pipeline_.string(), "--format", "json"});
+    if (h.code == 0 && h.out.find("RUNNING") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  query.signal(SIGINT);
+  EXPECT_EQ(query.wait(10s), 130) << query.err();
+  EXPECT_THAT(query.err(), HasSubstr("query cancelled by Ctrl-C"));
+  auto history = sluice({"queries", "-p", pipeline_.string(), "--format", "json"});
+  EXPECT_EQ(nlohmann::json::parse(history.out)[0]["state"], "CANCELLED") << history.out;
 }
 
 TEST_F(Hostile, QuarantinedInputIsProcessedAgainAfterTheProcessorIsFixed) {

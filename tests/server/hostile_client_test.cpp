@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "server/http_server.h"
+#include "tests/common/sanitizers.h"
 #include "tests/server/raw_client.h"
 
 namespace sluice::server {
@@ -355,6 +356,7 @@ double cpu_share(const ServerInChild& child, std::chrono::milliseconds wall) {
 }
 
 TEST(ServerDescriptors, ExhaustionByBusyConnectionsDoesNotSpinAndHeals) {
+  SLUICE_SKIP_WHEN_SANITIZED_WITHOUT_DESCRIPTORS();
   ServerInChild child(64);
   ASSERT_NE(child.port(), 0);
   // 100 connections whose requests all block: the server runs out of descriptors with none idle,
@@ -377,6 +379,7 @@ TEST(ServerDescriptors, ExhaustionByBusyConnectionsDoesNotSpinAndHeals) {
 }
 
 TEST(ServerDescriptors, ExhaustionByIdleConnectionsIsRelievedByClosingTheOldest) {
+  SLUICE_SKIP_WHEN_SANITIZED_WITHOUT_DESCRIPTORS();
   ServerInChild child(64);
   ASSERT_NE(child.port(), 0);
   std::vector<std::unique_ptr<RawClient>> holders;

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("sluice-delivery-bench-" + std::to_string(::getpid()));
   {
-    stream::Stream s(dir / "streams" / "s",
+    stream::LocalStream s(dir / "streams" / "s",
                      stream::StreamConfig{
                          .name = "s", .shards = shards, .fsync = stream::StreamConfig::FsyncPolicy::kNever});
     uint64_t bytes = 0;

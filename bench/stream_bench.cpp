@@ -86,7 +86,7 @@ void run_case(const std::filesystem::path& root, int shards, int threads, double
   std::vector<double> latencies_ms;
   double elapsed = 0;
   {
-    Stream stream(dir, config);
+    LocalStream stream(dir, config);
     std::vector<std::vector<std::vector<PutRecord>>> batches(static_cast<size_t>(threads));
     for (size_t t = 0; t < batches.size(); ++t) {
       for (size_t b = 0; b < 20; ++b) batches[t].push_back(make_batch(t, b));
@@ -127,7 +127,7 @@ void run_case(const std::filesystem::path& root, int shards, int threads, double
   // Sequential read of everything just written, after a reopen (recovery scan of the last segment
   // included in the open time).
   const auto open_start = Steady::now();
-  Stream stream(dir, config);
+  LocalStream stream(dir, config);
   const double open_s = seconds_since(open_start);
   size_t read_records = 0, read_bytes = 0;
   const auto start = Steady::now();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -82,13 +83,23 @@ struct Crawler::Impl {
 
   sql::Connection& duckdb() {
     if (!duck_connection) {
-      auto root = objects.local_root();
-      if (!root) throw Error("reading Parquet and CSV schemas needs an object store with local files");
+      std::vector<std::string> allowed;
+      for (const auto& dir : objects.readable_directories()) allowed.push_back(dir.string());
+      if (allowed.empty())
+        throw Error("reading Parquet and CSV schemas needs an object store that hands DuckDB files");
       duck = std::make_unique<sql::Database>(
-          sql::DatabaseOptions{.threads = 1, .allowed_directories = {root->string()}});
+          sql::DatabaseOptions{.threads = 1, .allowed_directories = std::move(allowed)});
       duck_connection = std::make_unique<sql::Connection>(*duck);
     }
     return *duck_connection;
+  }
+
+  // The columns of a Parquet or CSV object, read by DuckDB from the file the store hands out.
+  // `reader` makes the reader call from the file's quoted path.
+  std::vector<Column> describe_file(const storage::ObjectInfo& info,
+                                    const std::function<std::string(const std::string&)>& reader) {
+    const auto file = objects.open_readable(info.bucket, info.key);
+    return describe(reader(sql::quote_literal(file->path().string())));
   }
 
   std::vector<Column> describe(const std::string& reader) {
@@ -112,11 +123,12 @@ struct Crawler::Impl {
     entry.etag = info.etag;
     entry.size = info.size;
     if (info.size == 0) return std::nullopt;
-    const auto path = objects.local_path(info.bucket, info.key);
-    if (path && ends_with(info.key, ".parquet")) {
+    const auto parquet = [](const std::string& path) {
+      return "read_parquet(" + path + ", hive_partitioning = false)";
+    };
+    if (ends_with(info.key, ".parquet")) {
       entry.format = FileFormat::kParquet;
-      entry.columns =
-          describe("read_parquet(" + sql::quote_literal(path->string()) + ", hive_partitioning = false)");
+      entry.columns = describe_file(info, parquet);
       return entry;
     }
     const std::string data = objects.get(info.bucket, info.key);
@@ -126,18 +138,16 @@ struct Crawler::Impl {
     std::string_view name = info.key;
     if (ends_with(name, ".gz")) name.remove_suffix(3);
     if (body.substr(0, 4) == "PAR1") {
-      if (!path) throw Error("Parquet needs an object store with local files");
       entry.format = FileFormat::kParquet;
-      entry.columns =
-          describe("read_parquet(" + sql::quote_literal(path->string()) + ", hive_partitioning = false)");
+      entry.columns = describe_file(info, parquet);
       return entry;
     }
     if (ends_with(name, ".csv")) {
-      if (!path) throw Error("CSV needs an object store with local files");
       entry.format = FileFormat::kCsv;
-      entry.columns = describe("read_csv(" + sql::quote_literal(path->string()) +
-                               ", header = true, hive_partitioning = false" +
-                               (entry.gzip ? ", compression = 'gzip'" : "") + ")");
+      entry.columns = describe_file(info, [&](const std::string& path) {
+        return "read_csv(" + path + ", header = true, hive_partitioning = false" +
+               (entry.gzip ? ", compression = 'gzip'" : "") + ")";
+      });
       return entry;
     }
     const auto first = body.find_first_not_of(" \t\r\n");

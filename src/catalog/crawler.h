@@ -12,6 +12,8 @@
 // the crawler's table_prefix. Files whose name starts with '_' or '.' are skipped (Hive's convention),
 // and so are empty files. Formats: JSON Lines, JSON array, Parquet, CSV (header row), each possibly
 // gzip'ed; detected from the content (PAR1, gzip magic, first character) and the .csv extension.
+// JSON is read through ObjectStore::get; Parquet and CSV by DuckDB from ObjectStore::open_readable,
+// confined to the store's readable_directories(), so the crawler needs no local directory of objects.
 //
 // A file that cannot be read, or whose partition folders do not match its table's, is reported in
 // the crawl's warnings and left out; the crawl goes on. So is a column whose types cannot be widened

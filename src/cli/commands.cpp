@@ -18,6 +18,7 @@
 #include "common/fs.h"
 #include "config/pipeline.h"
 #include "daemon/api.h"
+#include "daemon/daemon.h"
 #include "daemon/runtime.h"
 #include "daemon/scheduler.h"
 #include "extract/http_client.h"
@@ -263,66 +264,14 @@ int cmd_run(const Options& opt) {
   }
 
   const sigset_t signals = block_stop_signals();
-
-  daemon::Runtime runtime(std::move(pipeline), daemon::Ownership::kDaemon);
-  daemon::Api api(runtime);
-  spdlog::info("sluice: data directory {}, HTTP API on http://{}:{}", runtime.pipeline().data_dir.string(),
-               runtime.pipeline().server.host, api.port());
-
-  daemon::SchedulerLoop scheduler(runtime);
-  std::thread worker([&] { scheduler.run(); });
-  // Processing: events are picked up within the polling interval of their object landing.
-  std::mutex processing_mutex;
-  std::condition_variable processing_wake;
-  bool processing_stop = false;
-  runtime.release_claims();
-  std::thread processing([&] {
-    std::unique_lock lock(processing_mutex);
-    while (!processing_stop) {
-      lock.unlock();
-      try {
-        runtime.process_pending();
-      } catch (const std::exception& e) {
-        spdlog::error("processing: {}", e.what());
-      }
-      lock.lock();
-      processing_wake.wait_for(lock, std::chrono::milliseconds(200), [&] { return processing_stop; });
-    }
-  });
-
-  // Delivery: every delivery stream is polled often enough for its buffer interval (at most 100 ms
-  // late), and what it writes raises ObjectCreated events for the processing loop; the same loop
-  // applies the streams' retention.
-  std::thread delivering;
-  if (!runtime.pipeline().deliveries.empty() || !runtime.pipeline().streams.empty()) {
-    delivering = std::thread([&] {
-      std::unique_lock lock(processing_mutex);
-      while (!processing_stop) {
-        lock.unlock();
-        try {
-          if (runtime.deliver() > 0) processing_wake.notify_all();
-        } catch (const std::exception& e) {
-          spdlog::error("delivery: {}", e.what());
-        }
-        lock.lock();
-        processing_wake.wait_for(lock, std::chrono::milliseconds(100), [&] { return processing_stop; });
-      }
-    });
-  }
-
+  daemon::Daemon daemon(std::move(pipeline));
+  spdlog::info("sluice: data directory {}, HTTP API on http://{}:{}",
+               daemon.runtime().pipeline().data_dir.string(), daemon.runtime().pipeline().server.host,
+               daemon.port());
+  daemon.start();
   const int received = wait_for_stop_signal(signals);
   spdlog::info("sluice: {} received, stopping", received == SIGINT ? "SIGINT" : "SIGTERM");
-  runtime.cancel();
-  scheduler.stop();
-  {
-    std::lock_guard lock(processing_mutex);
-    processing_stop = true;
-  }
-  processing_wake.notify_all();
-  worker.join();
-  processing.join();
-  if (delivering.joinable()) delivering.join();
-  api.stop();
+  daemon.stop();
   spdlog::info("sluice: stopped");
   return 0;
 }

@@ -1,6 +1,9 @@
-// The pipeline file: the one document a user writes. Each component's config struct is the contract
-// of that component (extract::SourceConfig, ...); this header gathers them and defines the loader,
-// which checks the whole file and reports every problem with file:line:column before anything runs.
+// The pipeline file: the one document a user writes. Each component owns its config struct, its
+// limits, its key table and its section parser (extract/source_config_parser.h, ...); this header
+// gathers them into Pipeline and defines the loader, which reads the YAML (config/node.h,
+// config/reader.h), runs the section parsers in order, checks what crosses sections (targets exist,
+// buckets and streams are declared, names are distinct) and reports every problem with
+// file:line:column before anything runs. The JSON Schema of the file is config/schema.h.
 #pragma once
 
 #include <chrono>
@@ -8,57 +11,29 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "catalog/crawler.h"
 #include "common/error.h"
+#include "config/diagnostic.h"
+#include "config/keys.h"
+#include "config/server_config.h"
 #include "delivery/delivery.h"
 #include "extract/source_config.h"
 #include "process/processor.h"
 #include "query/engine.h"
 #include "schedule/schedule.h"
+#include "schedule/schedule_config.h"
 #include "stream/stream.h"
 
 namespace sluice::config {
 
-struct ServerConfig {
-  std::string host = "127.0.0.1";  // loopback by default; another address needs token_env
-  int port = 9870;
-  // When set, the name of an environment variable holding a bearer token that every request but
-  // GET /v1/health must present (Authorization: Bearer TOKEN). Required to listen beyond loopback.
-  std::string token_env;
-  // Connection limits (see the README's limit table); the HTTP server's own defaults otherwise.
-  int max_connections = 512;
-  int max_connections_per_client = 64;  // 0: no per-client cap
-  int handler_threads = 16;
-  std::chrono::milliseconds header_timeout{10'000};
-  std::chrono::milliseconds body_timeout{60'000};
-  std::chrono::milliseconds idle_timeout{30'000};
-  std::chrono::milliseconds write_timeout{30'000};
-};
-
 using CatchUp = schedule::CatchUp;
-
-// An EventBridge-style scheduled rule: when it fires, every target (a source name) runs.
-struct ScheduleConfig {
-  std::string name;
-  std::string expression;        // "cron(00 10 * * ? *)" or "rate(5 minutes)"
-  std::string timezone = "UTC";  // IANA zone in which cron fields and key templates are evaluated
-  CatchUp catch_up = CatchUp::kLatest;
-  std::vector<std::string> targets;  // sources and crawlers, run in this order
-};
-
-// One problem in the file, rendered as "FILE:LINE:COLUMN: PATH: MESSAGE" (1-based line and column).
-struct Diagnostic {
-  std::string file;
-  int line = 0;
-  int column = 0;
-  std::string path;  // e.g. "sources.users.timeout.total"
-  std::string message;
-  std::string to_string() const;
-};
+// An EventBridge-style scheduled rule: when it fires, every target (a source or crawler) runs.
+using ScheduleConfig = schedule::ScheduleConfig;
 
 struct Pipeline {
   std::filesystem::path file;      // where it was loaded from
@@ -77,38 +52,41 @@ struct Pipeline {
   // Where each processor step is written, for problems found after loading (check_processors):
   // key "PROCESSOR/INDEX".
   std::map<std::string, Diagnostic> step_locations;
+  // The dotted paths of every key the file wrote ("server.port", "sources.users",
+  // "sources.users.retry.max_attempts"): what is not here is a default (an exporter writes only these).
+  std::set<std::string> written_paths;
 
   const ScheduleConfig* find_schedule(std::string_view name) const;
   const extract::SourceConfig* find_source(std::string_view name) const;
   const process::ProcessorConfig* find_processor(std::string_view name) const;
   const catalog::CrawlerConfig* find_crawler(std::string_view name) const;
   const stream::StreamConfig* find_stream(std::string_view name) const;
-  // The zone in which a source's key template is evaluated: that of the first schedule targeting it,
-  // or UTC when none does.
+  // The zone in which a source's key template is evaluated: its own `timezone:`, else that of the
+  // first schedule targeting it, or UTC when none does.
   std::string timezone_for_source(std::string_view source) const;
+  // True when the file wrote the key at `dotted_path` (see written_paths). Never throws.
+  bool written(std::string_view dotted_path) const;
 };
 
-// Thrown by load/parse with every diagnostic found (not just the first); what() is all of them,
-// one per line.
-class ConfigError : public Error {
- public:
-  explicit ConfigError(std::vector<Diagnostic> diagnostics);
-  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+// The keys of the whole file: the root of the key table that the parsers and the JSON Schema
+// (config/schema.h) read.
+const Section& pipeline_section();
 
- private:
-  std::vector<Diagnostic> diagnostics_;
-};
-
+// Reads and checks `file`. Throws ConfigError with every problem found (one line each; a file that
+// cannot be read, or is over 1 MiB, is one problem).
 Pipeline load_pipeline(const std::filesystem::path& file);
+
+// Checks `yaml_text` as the file `file`; `file` is used for messages and to resolve a relative
+// data_dir. Throws ConfigError with every problem found.
+Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path& file);
 
 // The SQL of every processor's steps, checked before any data arrives (sluice validate and the
 // daemon's start): always parsed; bound against the input's columns when they are known — declared
 // (input.schema), or inferred by `sample` from an existing input object (it returns the object's
 // key and bytes, or nullopt). Returns the problems at the steps' file:line:column; empty when fine.
+// Throws SystemError when DuckDB cannot run.
 using InputSample =
     std::function<std::optional<std::pair<std::string, std::string>>(const process::ProcessorConfig&)>;
 std::vector<Diagnostic> check_processors(const Pipeline& pipeline, const InputSample& sample);
-// `file` is used for messages and to resolve a relative data_dir.
-Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path& file);
 
 }  // namespace sluice::config

@@ -1,6 +1,6 @@
 // Checks of single values in the pipeline file, each delegating to the component that owns the
-// rule (storage for bucket names, schedule for expressions, extract for destinations). Each returns
-// an empty string (or nullopt) when the value is fine, else a sentence saying what is expected.
+// rule (storage for bucket names, schedule for zones and expressions, extract for destinations). Each
+// returns an empty string (or nullopt) when the value is fine, else a sentence saying what is expected.
 #pragma once
 
 #include <optional>
@@ -12,9 +12,6 @@ namespace sluice::config {
 std::string validate_bucket(std::string_view bucket);
 std::string validate_timezone(std::string_view zone);
 std::string validate_destination(std::string_view to);
-// The bucket of "s3://bucket/key-template", or empty when `to` is not of that form.
-std::string destination_bucket(std::string_view to);
-bool valid_env_name(std::string_view name);
 
 struct ExpressionProblem {
   int offset = 0;  // 0-based offset into the expression text

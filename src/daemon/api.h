@@ -1,51 +1,39 @@
-// The daemon's native HTTP API (JSON), served on the pipeline's server: address. The README's "HTTP
-// API" section is the reference; in short:
-//   GET  /v1/health, GET /v1/runs, POST /v1/trigger/{name}
-//   POST /v1/query (cancelled when the client leaves), GET /v1/queries, GET|DELETE /v1/queries/{id},
-//   GET /v1/queries/{id}/results (paged), GET /v1/queries/{id}/results.csv (streamed)
-//   POST|GET /v1/streams/{stream}/records, GET /v1/streams/{stream}, .../checkpoints/{consumer}
-//   GET /v1/processors/{name}/quarantine, POST /v1/processors/{name}/reprocess
-//   GET /v1/catalog/databases[/{db}/tables[/{table}]]
-// Every JSON body is parsed with a depth limit (common/json_limits.h); a SystemError anywhere (disk
-// full) is answered 503 with Retry-After.
+// Api: the daemon's native HTTP API (JSON) on the pipeline's server: address — a router (server/
+// router.h) whose "native" group holds the routes of routes_*.cpp (see routes.h), behind the bearer
+// token of server.auth.token_env when it is set. The README's "HTTP API" section is the reference;
+// the JSON shapes are json_shapes.h's, shared with the CLI. What a route throws is answered by the
+// router: sluice::SystemError (disk full) as 503 with Retry-After, anything else as 500.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <vector>
 
+#include "daemon/json_shapes.h"
 #include "daemon/runtime.h"
-#include "query/engine.h"
 
-namespace sluice::metastore {
-struct RunRecord;
+namespace sluice::server {
+class HttpServer;
 }
-namespace sluice::catalog {
-class Catalog;
-struct TableInfo;
-}  // namespace sluice::catalog
 
 namespace sluice::daemon {
 
-nlohmann::json run_to_json(const metastore::RunRecord& run);
-nlohmann::json summary_to_json(const RunSummary& run);
-nlohmann::json query_result_to_json(const query::QueryResult& result);
-nlohmann::json query_record_to_json(const query::QueryRecord& record);
-// A table as `sluice catalog describe` and the API show it; with versions and partitions when `full`.
-nlohmann::json table_to_json(catalog::Catalog& catalog, const catalog::TableInfo& table, bool full);
-
 class Api {
  public:
-  // Starts listening at once. Throws sluice::Error when the address is not loopback (sluice has no
-  // credentials yet, and refuses to listen elsewhere without them) or the port is taken.
-  explicit Api(Runtime& runtime);
+  // Starts listening at once. `status` answers GET /v1/status (the Daemon's snapshot); without it
+  // that route is 404. Throws sluice::Error when the address is not loopback and no token is set
+  // (sluice refuses to listen elsewhere without credentials), the token is too short, or the address
+  // cannot be bound.
+  explicit Api(Runtime& runtime, std::function<nlohmann::json()> status = {});
   ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
   int port() const;
+  // Stops the server; running handlers return first (the Daemon cancels their work before). Idempotent.
   void stop();
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<server::HttpServer> http_;
 };
 
 }  // namespace sluice::daemon

@@ -245,7 +245,7 @@ TimePoint Runtime::anchor(std::string_view schedule, TimePoint now) {
   return parts_->schedules.set_anchor_if_absent(std::string(schedule), now);
 }
 
-RunSummary Runtime::execute(int64_t run_id, const extract::SourceConfig& source, TimePoint at) {
+RunSummary Runtime::extract_source(int64_t run_id, const extract::SourceConfig& source, TimePoint at) {
   metastore::RunOutcome outcome;
   try {
     extract::ExtractContext ctx;
@@ -289,14 +289,9 @@ RunSummary Runtime::run_source(std::string_view name, std::string_view trigger, 
                                std::string_view schedule) {
   const extract::SourceConfig* source = pipeline_.find_source(name);
   if (!source) throw Error("no source named \"" + std::string(name) + "\" in " + pipeline_.file.string());
-  metastore::RunStart start;
-  start.kind = "source";
-  start.name = source->name;
-  start.trigger = std::string(trigger);
-  start.schedule = std::string(schedule);
-  start.slot = slot;
-  const int64_t run_id = parts_->runs.start(start);
-  return execute(run_id, *source, slot.value_or(now_ms()));
+  const int64_t run_id =
+      parts_->runs.start({"source", source->name, std::string(trigger), std::string(schedule), slot});
+  return extract_source(run_id, *source, slot.value_or(now_ms()));
 }
 
 std::vector<RunSummary> Runtime::fire_schedule(const config::ScheduleConfig& schedule, TimePoint slot,
@@ -305,13 +300,8 @@ std::vector<RunSummary> Runtime::fire_schedule(const config::ScheduleConfig& sch
   // still due (nothing recorded) or its runs exist as 'running' and are retried as interrupted.
   std::vector<metastore::RunStart> starts;
   for (const auto& target : schedule.targets) {
-    metastore::RunStart start;
-    start.kind = pipeline_.find_crawler(target) ? "crawl" : "source";
-    start.name = target;
-    start.trigger = std::string(trigger);
-    start.schedule = schedule.name;
-    start.slot = slot;
-    starts.push_back(start);
+    starts.push_back({pipeline_.find_crawler(target) ? "crawl" : "source", target, std::string(trigger),
+                      schedule.name, slot});
   }
   const std::vector<int64_t> run_ids =
       parts_->runs.start_slot(schedule.name, slot, starts, parts_->schedules);
@@ -331,7 +321,7 @@ std::vector<RunSummary> Runtime::fire_schedule(const config::ScheduleConfig& sch
 
 RunSummary Runtime::execute_target(int64_t run_id, const std::string& name, TimePoint at) {
   if (const auto* crawler = pipeline_.find_crawler(name)) return execute_crawl(run_id, *crawler);
-  return execute(run_id, *pipeline_.find_source(name), at);
+  return extract_source(run_id, *pipeline_.find_source(name), at);
 }
 
 RunSummary Runtime::execute_crawl(int64_t run_id, const catalog::CrawlerConfig& config) {
@@ -361,12 +351,8 @@ RunSummary Runtime::execute_crawl(int64_t run_id, const catalog::CrawlerConfig& 
 RunSummary Runtime::run_crawler(std::string_view name, std::string_view trigger, std::string_view schedule) {
   const auto* crawler = pipeline_.find_crawler(name);
   if (!crawler) throw Error("no crawler named \"" + std::string(name) + "\" in " + pipeline_.file.string());
-  metastore::RunStart start;
-  start.kind = "crawl";
-  start.name = crawler->name;
-  start.trigger = std::string(trigger);
-  start.schedule = std::string(schedule);
-  return execute_crawl(parts_->runs.start(start), *crawler);
+  return execute_crawl(
+      parts_->runs.start({"crawl", crawler->name, std::string(trigger), std::string(schedule)}), *crawler);
 }
 
 std::vector<RunSummary> Runtime::trigger(std::string_view name) {
@@ -392,6 +378,16 @@ std::string consumer_of(const catalog::CrawlerConfig& crawler) { return "crawl:"
 // exception the loop did not foresee): it then comes back after this.
 constexpr auto kProcessLease = std::chrono::minutes(1);
 }  // namespace
+
+std::vector<std::pair<std::string, int64_t>> Runtime::backlogs() {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& processor : pipeline_.processors)
+    out.emplace_back(consumer_of(processor), parts_->events.backlog(consumer_of(processor)));
+  for (const auto& crawler : pipeline_.crawlers)
+    if (crawler.on_change)
+      out.emplace_back(consumer_of(crawler), parts_->events.backlog(consumer_of(crawler)));
+  return out;
+}
 
 void Runtime::release_claims() {
   for (const auto& processor : pipeline_.processors) parts_->events.release_leases(consumer_of(processor));
@@ -435,11 +431,7 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor,
                                   const metastore::QueuedEvent& queued) {
   const storage::ObjectEvent& event = queued.event;
   const std::string consumer = consumer_of(processor);
-  metastore::RunStart start;
-  start.kind = "process";
-  start.name = processor.name;
-  start.trigger = "event";
-  const int64_t run_id = parts_->runs.start(start);
+  const int64_t run_id = parts_->runs.start({"process", processor.name, "event"});
   metastore::RunOutcome outcome;
   const std::string input = "s3://" + event.bucket + "/" + event.key;
   try {
@@ -567,11 +559,7 @@ std::vector<RunSummary> Runtime::crawl_changes() {
         if (crawler.covers(queued.event.bucket, queued.event.key))
           objects.emplace_back(queued.event.bucket, queued.event.key);
       if (!objects.empty()) {
-        metastore::RunStart start;
-        start.kind = "crawl";
-        start.name = config.name;
-        start.trigger = "event";
-        const int64_t run_id = parts_->runs.start(start);
+        const int64_t run_id = parts_->runs.start({"crawl", config.name, "event"});
         metastore::RunOutcome outcome;
         try {
           outcome = crawl_outcome(config, crawler.crawl_objects(objects));
@@ -612,13 +600,7 @@ std::vector<RunSummary> Runtime::retry_interrupted() {
       parts_->runs.mark_retried(run.id, 0);
       continue;
     }
-    metastore::RunStart start;
-    start.kind = run.kind;
-    start.name = run.name;
-    start.trigger = "retry";
-    start.schedule = run.schedule;
-    start.slot = run.slot;
-    const int64_t run_id = parts_->runs.start(start);
+    const int64_t run_id = parts_->runs.start({run.kind, run.name, "retry", run.schedule, run.slot});
     parts_->runs.mark_retried(run.id, run_id);
     spdlog::info("retrying interrupted run {} of {} {} as run {}", run.id, run.kind, run.name, run_id);
     out.push_back(execute_target(run_id, run.name, run.slot.value_or(run.started)));

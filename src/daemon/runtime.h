@@ -127,6 +127,9 @@ class Runtime {
   // that it has not failed.
   std::vector<std::string> reprocess(std::string_view processor, const std::vector<std::string>& keys);
 
+  // Each processor's and on_change crawler's backlog of ObjectCreated events: (consumer, count).
+  std::vector<std::pair<std::string, int64_t>> backlogs();
+
   // Makes events that a killed process had claimed available again (the daemon calls it at start:
   // it alone owns the data directory's processing).
   void release_claims();
@@ -148,7 +151,8 @@ class Runtime {
   struct Parts;  // metastore, stores, logs: defined in runtime.cpp
 
  private:
-  RunSummary execute(int64_t run_id, const extract::SourceConfig& source, TimePoint at);
+  // Runs a source (the extract) as run `run_id`, rendering key templates at `at`.
+  RunSummary extract_source(int64_t run_id, const extract::SourceConfig& source, TimePoint at);
   RunSummary execute_crawl(int64_t run_id, const catalog::CrawlerConfig& crawler);
   // A schedule target or a retried run: a source or a crawler.
   RunSummary execute_target(int64_t run_id, const std::string& name, TimePoint at);

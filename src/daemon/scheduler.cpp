@@ -42,37 +42,16 @@ std::optional<TimePoint> SchedulerLoop::tick(TimePoint now) {
   return earliest;
 }
 
-void SchedulerLoop::run() {
-  while (true) {
-    std::optional<TimePoint> next;
-    bool retries_waiting = false;
-    try {
-      // Runs a previous process left unfinished, and runs the system failed (disk full) since.
-      runtime_.retry_interrupted();
-      next = tick(now_ms());
-      retries_waiting = runtime_.has_pending_retries();
-    } catch (const std::exception& e) {
-      // A failing tick (metastore busy, disk full) must not end the daemon: log and try again soon.
-      spdlog::error("scheduler: {}", e.what());
-      next = now_ms() + std::chrono::seconds(5);
-    }
-    std::unique_lock lock(mutex_);
-    if (stopping_) return;
-    // Wake at the next slot, at least once a minute so clock jumps are noticed, and every
-    // kRetryPeriod while a run waits to be retried.
-    auto deadline = Clock::now() + (retries_waiting ? kRetryPeriod : std::chrono::minutes(1));
-    if (next && *next < deadline) deadline = *next;
-    wake_.wait_until(lock, deadline, [&] { return stopping_; });
-    if (stopping_) return;
-  }
-}
-
-void SchedulerLoop::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
+std::chrono::milliseconds SchedulerLoop::step() {
+  // Runs a previous process left unfinished, and runs the system failed (disk full) since.
+  runtime_.retry_interrupted();
+  const TimePoint now = now_ms();
+  const std::optional<TimePoint> next = tick(now);
+  // Wake at the next slot, at least once a minute so clock jumps are noticed, and every
+  // kRetryPeriod while a run waits to be retried.
+  std::chrono::milliseconds wait = runtime_.has_pending_retries() ? kRetryPeriod : std::chrono::minutes(1);
+  if (next) wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(*next - now));
+  return std::max(wait, std::chrono::milliseconds(0));
 }
 
 }  // namespace sluice::daemon

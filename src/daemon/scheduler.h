@@ -4,8 +4,7 @@
 // restart never fires a slot twice.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,17 +22,14 @@ class SchedulerLoop {
   // earliest next slot of any schedule (nullopt when none will ever fire again).
   std::optional<TimePoint> tick(TimePoint now);
 
-  // Retries interrupted runs (Runtime::retry_interrupted) and ticks, until stop() is called, sleeping
-  // until the next slot in between — or kRetryPeriod while a run the system failed waits.
-  void run();
+  // One round of the daemon's scheduler loop: retries interrupted runs (Runtime::retry_interrupted),
+  // ticks, and returns how long to sleep — until the next slot, at most a minute, at most
+  // kRetryPeriod while a run the system failed waits to be retried.
+  std::chrono::milliseconds step();
   static constexpr auto kRetryPeriod = std::chrono::seconds(10);
-  void stop();
 
  private:
   Runtime& runtime_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
   bool first_tick_ = true;  // the catch-up policy applies to the first tick only
 };
 

@@ -112,7 +112,7 @@ void InMemoryDeliveryProgress::commit(const std::string& delivery, const std::st
 struct Delivery::Impl {
   struct ShardBuffer {
     bool positioned = false;
-    stream::ShardPosition next;
+    stream::Position next;  // opaque: whatever the stream's back-end gave
     std::vector<stream::Record> records;
     uint64_t bytes = 0;
   };
@@ -230,7 +230,7 @@ struct Delivery::Impl {
         auto read = stream.read(position, 10000, 16ull << 20);
         if (read.records.empty()) break;
         for (auto& r : read.records) {
-          if (r.sequence_number.size() == last.size() && r.sequence_number > last) {
+          if (stream::sequence_number_less(last, r.sequence_number)) {
             done = true;
             break;
           }

@@ -2,6 +2,10 @@
 // buffers records by size and time, and writes them as objects: newline-delimited by default,
 // compressed with gzip or zstd or not at all, under a prefix that may hold Firehose's expressions.
 //
+// It reads through the stream::Stream interface only, so any back-end (the local log, a
+// Kinesis-backed stream) can feed it: positions stay opaque and live only in memory, and what it
+// keeps durably (DeliveryProgress) are sequence numbers.
+//
 // Exactly once into the object store. A batch is a contiguous range of one shard's records; before
 // any object of a batch is written, its range is recorded as pending (DeliveryProgress::begin); the
 // object names derive only from the delivery, the shard and the range, and the content only from the

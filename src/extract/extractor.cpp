@@ -14,6 +14,7 @@
 #pragma GCC diagnostic pop
 
 #include "common/error.h"
+#include "config/destination.h"
 #include "extract/http_client.h"
 #include "extract/json_scan.h"
 #include "schedule/schedule.h"
@@ -21,33 +22,11 @@
 namespace sluice::extract {
 namespace {
 
-struct Destination {
-  std::string bucket;
-  std::string key_template;
-  std::string stream;  // set for stream://NAME
-};
-
-std::optional<Destination> parse_destination(const std::string& to, std::string* why) {
-  constexpr std::string_view kStream = "stream://";
-  if (to.rfind(kStream, 0) == 0) {
-    const std::string name = to.substr(kStream.size());
-    if (name.empty() || name.find('/') != std::string::npos) {
-      *why = "expected stream://STREAM-NAME, got \"" + to + "\"";
-      return std::nullopt;
-    }
-    return Destination{"", "", name};
-  }
-  constexpr std::string_view kScheme = "s3://";
-  if (to.rfind(kScheme, 0) != 0) {
-    *why = "expected s3://BUCKET/KEY-TEMPLATE or stream://STREAM, got \"" + to + "\"";
-    return std::nullopt;
-  }
-  const auto slash = to.find('/', kScheme.size());
-  if (slash == std::string::npos || slash == kScheme.size() || slash + 1 == to.size()) {
-    *why = "expected s3://BUCKET/KEY-TEMPLATE with a bucket and a key, got \"" + to + "\"";
-    return std::nullopt;
-  }
-  return Destination{to.substr(kScheme.size(), slash - kScheme.size()), to.substr(slash + 1)};
+// The source's destination as the pipeline loader parsed it, or parsed from `to` for a SourceConfig
+// built by hand; nullopt with *why when `to` is not a destination.
+std::optional<config::Destination> destination_of(const SourceConfig& source, std::string* why) {
+  if (source.destination) return source.destination;
+  return config::parse_destination(source.to, why);
 }
 
 // Replaces {field}s; throws Error naming an unknown field.
@@ -258,14 +237,14 @@ class Run {
 
   ExtractResult destination() const {
     std::string why;
-    auto destination = parse_destination(source_.to, &why);
+    const auto destination = destination_of(source_, &why);
     if (!destination) fail(why);
     ExtractResult result;
-    result.bucket = destination->bucket;
-    result.stream = destination->stream;
-    if (result.stream.empty()) {
+    if (const auto* stream = config::stream_name(*destination)) result.stream = stream->name;
+    if (const auto* object = config::s3_location(*destination)) {
+      result.bucket = object->bucket;
       try {
-        result.key = render(destination->key_template, source_.name, ctx_);
+        result.key = render(object->key, source_.name, ctx_);
       } catch (const Error& e) {
         fail(e.what());
       }
@@ -512,15 +491,16 @@ std::optional<size_t> first_json_error_offset(std::string_view text) {
 
 std::string validate_destination(const std::string& to) {
   std::string why;
-  auto destination = parse_destination(to, &why);
+  const auto destination = config::parse_destination(to, &why);
   if (!destination) return why;
-  if (!destination->stream.empty()) return "";
+  const auto* object = config::s3_location(*destination);
+  if (!object) return "";
   ExtractContext sample;
   sample.time = TimePoint{};
   sample.run_id = 1;
   std::string key;
   try {
-    key = render(destination->key_template, "source", sample);
+    key = render(object->key, "source", sample);
   } catch (const Error& e) {
     return e.what();
   }

@@ -9,7 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "config/destination.h"
+
 namespace sluice::extract {
+
+// Limits of a source's settings, checked when the pipeline file is read (extract/source_config_parser.h).
+inline constexpr int kMaxAttempts = 100;
+inline constexpr std::chrono::milliseconds kMaxConnectTimeout = std::chrono::minutes(10);
+inline constexpr std::chrono::milliseconds kMaxTotalTimeout = std::chrono::hours(1);
+inline constexpr std::chrono::milliseconds kMaxBaseDelay = std::chrono::minutes(10);
+inline constexpr std::chrono::milliseconds kMaxRetryDelay = std::chrono::hours(1);
+inline constexpr int64_t kMaxPageNumber = 1'000'000;  // first_page, limit and max_pages
+inline constexpr uint64_t kMaxResponseBytesLimit = uint64_t{4} << 30;
+inline constexpr uint64_t kMaxTotalBytesLimit = uint64_t{1} << 40;
 
 struct AuthConfig {
   enum class Kind { kNone, kBearer, kApiKey, kBasic };
@@ -59,8 +71,12 @@ struct SourceConfig {
   // Per run: the bytes of all pages' responses together. A run that would go over it fails, naming
   // the page, and writes nothing.
   uint64_t max_total_bytes = 1ull << 30;
-  // Destination "s3://bucket/key-template"; template fields {date} {datetime} {run_id} {source}.
+  // Destination "s3://bucket/key-template" or "stream://NAME", as written; template fields {date}
+  // {datetime} {run_id} {source}.
   std::string to;
+  // `to` parsed (config::parse_destination). The pipeline loader sets both; a SourceConfig built by
+  // hand may set only `to` (the extractor then parses it).
+  std::optional<config::Destination> destination;
 };
 
 }  // namespace sluice::extract

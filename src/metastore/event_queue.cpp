@@ -198,6 +198,16 @@ std::vector<FailedEvent> EventQueue::failed(const std::string& consumer) {
   return out;
 }
 
+int64_t EventQueue::backlog(const std::string& consumer) {
+  std::lock_guard lock(db_.mutex());
+  Statement count(
+      db_,
+      "SELECT count(*) FROM object_events e LEFT JOIN event_deliveries d ON d.event_id = e.id AND "
+      "d.consumer = ? WHERE e.state = 'ready' AND (d.state IS NULL OR d.state = 'leased')");
+  count.bind(1, consumer);
+  return count.step() ? count.column_int64(0) : 0;
+}
+
 bool EventQueue::reopen(const std::string& consumer, int64_t id) {
   return db_.transaction([&] {
     Statement(db_, "DELETE FROM event_deliveries WHERE consumer = ? AND event_id = ? AND state = 'failed'")

@@ -49,6 +49,8 @@ class EventQueue : public storage::ObjectEventLog {
   void retry_later(const std::string& consumer, int64_t id, TimePoint not_before, const std::string& reason);
   // Events the consumer failed, oldest first, with the reasons.
   std::vector<FailedEvent> failed(const std::string& consumer);
+  // How many ready events the consumer has neither acked nor failed (its backlog; leased ones count).
+  int64_t backlog(const std::string& consumer);
   // Makes a failed event the consumer's to take again (sluice reprocess); false when it had not failed.
   bool reopen(const std::string& consumer, int64_t id);
   // Ends every live lease of `consumer`: its claimed events can be claimed again at once.

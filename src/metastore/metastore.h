@@ -1,6 +1,6 @@
 // Metastore: the one SQLite database of a data directory (metastore.db, WAL). It holds the run
-// history, schedule state and the object event queue (later also the catalog, checkpoints and query
-// history). Writes use synchronous=FULL: a row the metastore acknowledged survives a power loss.
+// history, schedule state, the object event queue, the Data Catalog, the query history, stream
+// consumer checkpoints and each delivery's progress (the migrations in metastore.cpp). Writes use synchronous=FULL: a row the metastore acknowledged survives a power loss.
 // One connection per process, serialised by a mutex; other processes (the CLI beside the daemon)
 // share the file through SQLite's locking with a busy timeout.
 #pragma once
@@ -18,7 +18,9 @@ namespace sluice::metastore {
 
 class Metastore;
 
-// A prepared statement; reset and cleared on each use through Metastore::prepare.
+// A prepared statement, finalized when it goes out of scope. The caller holds Metastore::mutex()
+// (or is inside Metastore::transaction) while it uses it. Errors throw SystemError for the system's
+// failures (disk full, I/O, busy) and Error otherwise.
 class Statement {
  public:
   Statement(Metastore& db, std::string_view sql);

@@ -1,6 +1,8 @@
-// RunLog: the run history (`sluice runs`). A run is one execution of a source: started 'running',
-// finished 'succeeded', 'failed' or 'interrupted'. Runs a killed process left 'running' are marked
-// interrupted at the next start; each interrupted run is retried once (retried_by links the retry).
+// RunLog: the run history (`sluice runs`). A run is one execution of a source, a processor (on one
+// object) or a crawler: started 'running', finished 'succeeded', 'failed' or 'interrupted'. Runs a
+// killed process left 'running' are marked interrupted at the next start, and runs the system failed
+// (disk full) end interrupted; each interrupted run is retried once (retried_by links the retry),
+// processing runs through their event instead.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@ class ScheduleState;
 enum class RunStatus { kRunning, kSucceeded, kFailed, kInterrupted };
 std::string_view to_string(RunStatus status);
 
+// Written as an aggregate: {kind, name, trigger, schedule, slot}.
 struct RunStart {
   std::string kind = "source";
   std::string name;

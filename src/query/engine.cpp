@@ -49,14 +49,10 @@ std::vector<catalog::Column> data_columns(const TableInfo& table) {
 }
 
 std::string path_list(const std::vector<const FileEntry*>& files, const TableInfo& table,
-                      const storage::ObjectStore& objects) {
+                      ReadableFiles& readable) {
   std::string out = "[";
-  for (size_t i = 0; i < files.size(); ++i) {
-    auto path = objects.local_path(table.bucket, files[i]->key);
-    if (!path)
-      throw Error("table " + table.database + "." + table.name + ": the object store has no local files");
-    out += (i ? ", " : "") + quote_literal(path->string());
-  }
+  for (size_t i = 0; i < files.size(); ++i)
+    out += (i ? ", " : "") + quote_literal(readable.path(table.bucket, files[i]->key));
   return out + "]";
 }
 
@@ -307,14 +303,16 @@ class QueryEngine::Execution {
       std::filesystem::create_directories(config.temp_directory, ec);
       options.temp_directory = (std::filesystem::path(config.temp_directory) / result_.query_id).string();
     }
-    if (auto root = engine_.objects_.local_root())
-      options.allowed_directories = {root->string()};
-    else
+    for (const auto& dir : engine_.objects_.readable_directories())
+      options.allowed_directories.push_back(dir.string());
+    if (options.allowed_directories.empty())
       options.allowed_directories = {"/nonexistent-sluice-confinement"};
+    // The files the views read, held until the query ends (a cached copy stays while it is read).
+    ReadableFiles readable(engine_.objects_);
     sql::Database db(options);
     sql::Connection c(db);
     Attached attached(state_, c);
-    plan(c, sql);
+    plan(c, sql, readable);
     result_.planning_ms = elapsed_ms(started);
     const auto executing = SteadyClock::now();
     stream(c, sql);
@@ -327,15 +325,16 @@ class QueryEngine::Execution {
   }
 
   // One read-only SELECT, and a view for each catalog table it reads.
-  void plan(sql::Connection& c, const std::string& sql) {
+  void plan(sql::Connection& c, const std::string& sql, ReadableFiles& readable) {
     check_stopped();
     auto serialized = c.query("SELECT json_serialize_sql(" + quote_literal(sql) + ")");
     if (serialized.row_count() != 1 || !serialized.value(0, 0))
       throw QueryRefused("the query could not be parsed");
-    create_views(c, analyze(nlohmann::json::parse(*serialized.value(0, 0)), sql));
+    create_views(c, analyze(nlohmann::json::parse(*serialized.value(0, 0)), sql), readable);
   }
 
-  void create_views(sql::Connection& c, const std::vector<TableReference>& references) {
+  void create_views(sql::Connection& c, const std::vector<TableReference>& references,
+                    ReadableFiles& readable) {
     struct Scan {
       TableInfo table;
       std::vector<FileEntry> all;
@@ -369,7 +368,7 @@ class QueryEngine::Execution {
           result_.bytes_scanned += f.size;
         }
       }
-      const std::string body = table_scan_sql(scan.table, kept, engine_.objects_);
+      const std::string body = table_scan_sql(scan.table, kept, readable);
       if (schemas.insert(key.first).second)
         c.execute("CREATE SCHEMA IF NOT EXISTS " + quote_identifier(key.first));
       c.execute("CREATE VIEW " + quote_identifier(key.first) + "." + quote_identifier(key.second) + " AS " +
@@ -699,8 +698,19 @@ std::string new_query_id() {
   return text;
 }
 
+ReadableFiles::ReadableFiles(const storage::ObjectStore& objects) : objects_(objects) {}
+
+ReadableFiles::~ReadableFiles() = default;
+
+const std::string& ReadableFiles::path(const std::string& bucket, const std::string& key) {
+  auto it = paths_.find({bucket, key});
+  if (it != paths_.end()) return it->second;
+  handles_.push_back(objects_.open_readable(bucket, key));
+  return paths_.emplace(std::make_pair(bucket, key), handles_.back()->path().string()).first->second;
+}
+
 std::string table_scan_sql(const TableInfo& table, const std::vector<FileEntry>& files,
-                           const storage::ObjectStore& objects) {
+                           ReadableFiles& readable) {
   const auto columns = data_columns(table);
   const bool partitioned = !table.partition_keys.empty();
   if (files.empty()) {
@@ -719,7 +729,7 @@ std::string table_scan_sql(const TableInfo& table, const std::vector<FileEntry>&
   std::string out;
   for (const auto& [kind, group] : groups) {
     const auto [format, gzip] = kind;
-    const std::string paths = path_list(group, table, objects);
+    const std::string paths = path_list(group, table, readable);
     const std::string file_column =
         partitioned ? std::string(", filename = ") + quote_literal(kFileColumn) : "";
     std::string reader;
@@ -758,8 +768,7 @@ std::string table_scan_sql(const TableInfo& table, const std::vector<FileEntry>&
       // The partition values of each file, joined on the file name.
       std::string values;
       for (const auto* f : group) {
-        values += (values.empty() ? "(" : ", (") +
-                  quote_literal(objects.local_path(table.bucket, f->key)->string());
+        values += (values.empty() ? "(" : ", (") + quote_literal(readable.path(table.bucket, f->key));
         for (const auto& v : f->partition_values) values += ", " + quote_literal(v);
         values += ")";
       }

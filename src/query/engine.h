@@ -14,8 +14,10 @@
 // optional RowSink; only the first max_inline_rows are kept in QueryResult. The history keeps a
 // bounded prefix of the SQL with its length and SHA-256; SQL over max_sql_bytes is refused unparsed.
 // Confinement: one SELECT per query (anything else is refused before it runs); the DuckDB instance
-// may read only the object store's directory, cannot load extensions, and its configuration is
-// locked, so `read_csv('/etc/passwd')`, COPY, ATTACH, INSTALL/LOAD, PRAGMA and SET all fail.
+// may read only the directories the object store hands files from (ObjectStore::readable_directories:
+// the local store's root, or a remote store's cache), cannot load extensions, and its configuration
+// is locked, so `read_csv('/etc/passwd')`, COPY, ATTACH, INSTALL/LOAD, PRAGMA and SET all fail.
+// Objects reach DuckDB only through ObjectStore::open_readable, held for the query's duration.
 #pragma once
 
 #include <atomic>
@@ -36,7 +38,8 @@
 
 namespace sluice::storage {
 class ObjectStore;
-}
+class ReadableObject;
+}  // namespace sluice::storage
 
 namespace sluice::query {
 
@@ -193,9 +196,30 @@ class QueryEngine {
 std::string athena_csv(const std::vector<std::string>& columns,
                        const std::vector<std::vector<std::optional<std::string>>>& rows);
 
-// The SQL that scans a table's files (exposed for tests and EXPLAIN-like tooling).
+// The local files of the objects a query reads, opened through ObjectStore::open_readable on first
+// use and held until this is destroyed: DuckDB reads them for as long as the query runs, and a cached
+// copy is neither evicted nor replaced meanwhile. Not thread-safe (one per query).
+class ReadableFiles {
+ public:
+  explicit ReadableFiles(const storage::ObjectStore& objects);
+  ~ReadableFiles();
+  ReadableFiles(const ReadableFiles&) = delete;
+  ReadableFiles& operator=(const ReadableFiles&) = delete;
+
+  // The local path of bucket/key, the same for every call. Throws what open_readable throws:
+  // storage::NotFound when the object is gone, SystemError when a copy cannot be made.
+  const std::string& path(const std::string& bucket, const std::string& key);
+
+ private:
+  const storage::ObjectStore& objects_;
+  std::vector<std::unique_ptr<storage::ReadableObject>> handles_;
+  std::map<std::pair<std::string, std::string>, std::string> paths_;  // (bucket, key) -> path
+};
+
+// The SQL that scans a table's files, read from the paths `readable` hands out (exposed for tests and
+// EXPLAIN-like tooling); valid while `readable` lives. Throws what ReadableFiles::path throws.
 std::string table_scan_sql(const catalog::TableInfo& table, const std::vector<catalog::FileEntry>& files,
-                           const storage::ObjectStore& objects);
+                           ReadableFiles& readable);
 
 // A random (version 4) UUID, the form of Athena's query ids.
 std::string new_query_id();

@@ -5,6 +5,16 @@
 //
 // Each state but handling has a deadline (one timer per connection, re-armed per state). While a
 // handler runs, the socket is watched for EOF or reset, which sets client_gone.
+//
+// Once the head has arrived, the server's Dispatcher (a Router, or a plain Handler) decides the
+// request's Exchange: its body limit and timeout, and whether its body is read whole first
+// (reading_body, as above) or streamed to the handler:
+//
+//   reading_head ──> streaming ──(body ended)──> handling ──> writing ──> ...
+//
+// While streaming, the handler runs on a worker and asks for the body piece by piece
+// (read_body_piece); each piece is read on the I/O thread with the body deadline armed only while it
+// waits for the client, so the I/O thread never blocks and memory holds one piece at a time.
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -28,6 +38,9 @@ constexpr std::string_view kLastChunk = "0\r\n\r\n";
 // while (so that closing does not reset the connection before the client has read the answer).
 constexpr size_t kMaxDrainBytes = 1 << 20;
 constexpr std::chrono::milliseconds kLongestLinger = 1000ms;
+// Beast reads as much as the buffer has room for (at least 512 bytes): room for 64 KiB before a body is
+// read keeps large bodies to a few system calls per MiB.
+constexpr size_t kBodyReadRoom = 64 << 10;
 
 std::string milliseconds(std::chrono::milliseconds duration) {
   return std::to_string(duration.count()) + " ms";
@@ -77,11 +90,12 @@ std::string stream_head(const HttpResponse& from, unsigned version, bool chunked
   return out.str();
 }
 
-// Runs the handler; whatever it throws, and a status no HTTP response can carry, become a 500.
-HttpResponse call_handler(const Handler& handler, const HttpRequest& request) {
+// Runs the exchange's answer; whatever it throws, and a status no HTTP response can carry, become a
+// 500.
+HttpResponse call_answer(const Answer& answer, const HttpRequest& request, BodyReader* body) {
   HttpResponse response;
   try {
-    response = handler(request);
+    response = answer(request, body);
   } catch (const std::exception& e) {
     return HttpResponse{500, {}, json_error(std::string("internal error: ") + e.what())};
   } catch (...) {
@@ -139,6 +153,53 @@ class StreamWriter final : public BodyWriter {
   bool ok_ = true;
   std::string size_line_;
 };
+
+// The BodyReader of a streamed request: each read is handed to the I/O thread, and the worker waits
+// until it has been done there.
+class SocketBodyReader final : public BodyReader {
+ public:
+  SocketBodyReader(std::shared_ptr<Connection> connection, std::optional<uint64_t> declared_size, bool ended)
+      : connection_(std::move(connection)), declared_size_(declared_size), ended_(ended) {}
+
+  size_t read(char* out, size_t max) override {
+    if (failure_) throw *failure_;
+    if (ended_ || max == 0) return 0;
+    // Shared with the I/O side: if its handler is destroyed unrun (the server stopping), the broken
+    // promise wakes this thread instead of leaving it blocked.
+    auto done = std::make_shared<std::promise<BodyPiece>>();
+    auto outcome = done->get_future();
+    asio::post(connection_->io(), [connection = connection_, out, max, done] {
+      connection->read_body_piece(out, max, [done](BodyPiece piece) { done->set_value(std::move(piece)); });
+    });
+    BodyPiece piece;
+    try {
+      piece = outcome.get();
+    } catch (const std::future_error&) {
+      piece = BodyPiece{0, 503, "ServiceUnavailable", "the server is stopping"};
+    }
+    if (piece.status != 0) {
+      failure_.emplace(piece.status, piece.code, piece.message);
+      throw *failure_;
+    }
+    if (piece.bytes == 0) ended_ = true;
+    bytes_read_ += piece.bytes;
+    return piece.bytes;
+  }
+
+  std::optional<uint64_t> declared_size() const override { return declared_size_; }
+  uint64_t bytes_read() const override { return bytes_read_; }
+
+ private:
+  std::shared_ptr<Connection> connection_;
+  const std::optional<uint64_t> declared_size_;
+  bool ended_;
+  uint64_t bytes_read_ = 0;
+  std::optional<HttpError> failure_;
+};
+
+std::optional<uint64_t> to_std(const boost::optional<std::uint64_t>& value) {
+  return value ? std::optional<uint64_t>(*value) : std::nullopt;
+}
 
 }  // namespace
 
@@ -213,7 +274,7 @@ void Connection::on_readable(const beast::error_code& ec) {
       check_client_left();
       return;
     default:
-      return;  // being read (the read sees what came), lingering or closed
+      return;  // being read (the read sees what came: a streamed body too), lingering or closed
   }
 }
 
@@ -244,9 +305,14 @@ void Connection::read_head(Clock::time_point deadline) {
   state_ = State::reading_head;
   input_pending_ = false;
   timed_out_ = Deadline::none;
+  request_.reset();
+  exchange_ = Exchange{};
+  body_parser_.reset();
+  body_complete_ = true;
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(core_.options().max_header_bytes));
-  parser_->body_limit(core_.options().max_body_bytes);
+  // The body's limit depends on its route: checked once the head is routed (plan_request).
+  parser_->body_limit(boost::none);
   arm(deadline, Deadline::head);
   http::async_read_header(
       socket_, buffer_, *parser_,
@@ -256,7 +322,7 @@ void Connection::read_head(Clock::time_point deadline) {
 void Connection::on_head(const beast::error_code& ec) {
   if (state_ == State::closed) return;
   if (ec == asio::error::operation_aborted && timed_out_ == Deadline::head) {
-    reply_and_close(408,
+    reply_and_close(408, "RequestTimeout",
                     "the request head did not arrive within " + milliseconds(core_.options().header_timeout));
     return;
   }
@@ -264,6 +330,12 @@ void Connection::on_head(const beast::error_code& ec) {
     on_read_error(ec);
     return;
   }
+  if (!plan_request()) return;
+  if (exchange_.stream_body) {
+    start_streaming();
+    return;
+  }
+  parser_->body_limit(body_limit_);
   if (parser_->is_done()) {
     dispatch();
     return;
@@ -274,6 +346,149 @@ void Connection::on_head(const beast::error_code& ec) {
     return;
   }
   read_body();
+}
+
+// Builds the request from its head and asks the dispatcher how to take it; false (and answered) when
+// it cannot be served: the dispatcher failed, or the declared body is beyond the route's limit.
+bool Connection::plan_request() {
+  version_ = parser_->get().version();
+  keep_alive_ = parser_->get().keep_alive();
+  request_.emplace(make_request_head(parser_->get().base()));
+  request_->peer = peer_;
+  request_->client_gone = &client_gone_;
+  try {
+    exchange_ = core_.dispatcher()(*request_);
+  } catch (const std::exception& e) {
+    request_.reset();  // answered in the server's own shape
+    reply_and_close(500, "InternalError", std::string("internal error: ") + e.what());
+    return false;
+  }
+  body_limit_ = exchange_.max_body_bytes.value_or(core_.options().max_body_bytes);
+  if (const auto length = parser_->content_length(); length && *length > body_limit_) {
+    reply_and_close(413, "EntityTooLarge",
+                    "request body larger than " + std::to_string(body_limit_) + " bytes");
+    return false;
+  }
+  return true;
+}
+
+// Hands the request to a worker at once; its body is read when the handler asks for it.
+void Connection::start_streaming() {
+  const auto declared_size = to_std(parser_->content_length());
+  body_complete_ = parser_->is_done();
+  if (!body_complete_) {
+    const auto expect = parser_->get().find(http::field::expect);
+    continue_due_ = expect != parser_->get().end() && beast::iequals(expect->value(), "100-continue");
+    buffer_.reserve(kBodyReadRoom);
+    body_parser_.emplace(std::move(*parser_));
+    body_parser_->body_limit(body_limit_);
+    body_budget_ = exchange_.body_timeout.value_or(core_.options().body_timeout);
+    body_received_ = 0;
+  }
+  parser_.reset();
+  state_ = body_complete_ ? State::handling : State::streaming;
+  disarm();
+  if (body_complete_ && !watching_ && !input_pending_) watch_readable();
+  core_.workers().submit([self = shared_from_this(), answer = std::move(exchange_.answer),
+                          request = std::move(*request_), declared_size, ended = body_complete_] {
+    SocketBodyReader body(self, declared_size, ended);
+    self->handle(answer, request, &body);
+  });
+  request_.reset();
+}
+
+void Connection::read_body_piece(char* out, size_t max, std::function<void(BodyPiece)> done) {
+  if (state_ == State::closed) {
+    done(core_.stopping()
+             ? BodyPiece{0, 503, "ServiceUnavailable", "the server is stopping"}
+             : BodyPiece{0, 400, "IncompleteBody", "the connection closed before the body ended"});
+    return;
+  }
+  if (!body_parser_ || body_parser_->is_done()) {
+    done(BodyPiece{});
+    return;
+  }
+  if (body_budget_ <= Clock::duration::zero()) {
+    done(body_failure(asio::error::timed_out));
+    return;
+  }
+  if (continue_due_) {  // the client waits for it before it sends the body
+    continue_due_ = false;
+    arm(Clock::now() + core_.options().write_timeout, Deadline::write);
+    asio::async_write(socket_, asio::buffer(kContinue),
+                      [self = shared_from_this(), out, max, done = std::move(done)](
+                          const beast::error_code& ec, size_t) mutable {
+                        if (self->state_ != State::closed) self->disarm();
+                        if (ec && self->state_ != State::closed) self->close();
+                        self->read_body_piece(out, max, std::move(done));
+                      });
+    return;
+  }
+  piece_started_ = Clock::now();
+  timed_out_ = Deadline::none;
+  arm(piece_started_ + body_budget_, Deadline::body);
+  auto& body = body_parser_->get().body();
+  body.data = out;
+  body.size = max;
+  body.more = true;
+  http::async_read_some(socket_, buffer_, *body_parser_,
+                        [self = shared_from_this(), out, max, done = std::move(done)](
+                            const beast::error_code& ec, size_t) mutable {
+                          self->on_body_piece(ec, out, max, std::move(done));
+                        });
+}
+
+void Connection::on_body_piece(const beast::error_code& ec, char* out, size_t max,
+                               std::function<void(BodyPiece)> done) {
+  if (state_ == State::closed) {
+    read_body_piece(out, max, std::move(done));  // answers the closed connection's failure
+    return;
+  }
+  disarm();
+  body_budget_ -= Clock::now() - piece_started_;
+  const size_t got = max - body_parser_->get().body().size;
+  body_parser_->get().body().data = nullptr;
+  body_received_ += got;
+  if (ec && ec != http::error::need_buffer) {
+    done(body_failure(ec));
+    return;
+  }
+  if (body_parser_->is_done()) {  // the handler still runs: watch for the client leaving, as usual
+    body_complete_ = true;
+    state_ = State::handling;
+    if (!watching_ && !input_pending_) watch_readable();
+  } else if (got == 0) {  // only framing (a chunk header) was read: the handler waits for bytes
+    read_body_piece(out, max, std::move(done));
+    return;
+  }
+  done(BodyPiece{got});
+}
+
+// The failure `ec` (a body deadline too) of a streamed body's read, as the handler is told it.
+BodyPiece Connection::body_failure(const beast::error_code& ec) {
+  const auto& options = core_.options();
+  if (ec == asio::error::timed_out ||
+      (ec == asio::error::operation_aborted && timed_out_ == Deadline::body)) {
+    return BodyPiece{0, 408, "RequestTimeout",
+                     "the request body did not arrive within " +
+                         milliseconds(exchange_.body_timeout.value_or(options.body_timeout))};
+  }
+  if (ec == http::error::body_limit) {
+    return BodyPiece{0, 413, "EntityTooLarge",
+                     "request body larger than " + std::to_string(body_limit_) + " bytes"};
+  }
+  const std::string after = " after " + std::to_string(body_received_) + " bytes of the request body";
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message) {
+    client_gone_ = true;
+    peer_closed_ = true;
+    return BodyPiece{0, 400, "IncompleteBody", "the client closed the connection" + after};
+  }
+  if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
+    return BodyPiece{0, 400, "MalformedBody", "malformed HTTP request body" + after + ": " + ec.message()};
+  }
+  client_gone_ = true;  // reset, or the socket failed: nothing can be answered
+  close();
+  return BodyPiece{0, 400, "IncompleteBody", "the connection failed" + after + ": " + ec.message()};
 }
 
 void Connection::send_continue() {
@@ -292,8 +507,10 @@ void Connection::send_continue() {
 
 void Connection::read_body() {
   state_ = State::reading_body;
+  const auto length = parser_->content_length();
+  buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(length ? *length : kBodyReadRoom, kBodyReadRoom)));
   timed_out_ = Deadline::none;
-  arm(Clock::now() + core_.options().body_timeout, Deadline::body);
+  arm(Clock::now() + exchange_.body_timeout.value_or(core_.options().body_timeout), Deadline::body);
   http::async_read(socket_, buffer_, *parser_,
                    [self = shared_from_this()](const beast::error_code& ec, size_t) { self->on_body(ec); });
 }
@@ -301,8 +518,9 @@ void Connection::read_body() {
 void Connection::on_body(const beast::error_code& ec) {
   if (state_ == State::closed) return;
   if (ec == asio::error::operation_aborted && timed_out_ == Deadline::body) {
-    reply_and_close(408,
-                    "the request body did not arrive within " + milliseconds(core_.options().body_timeout));
+    reply_and_close(408, "RequestTimeout",
+                    "the request body did not arrive within " +
+                        milliseconds(exchange_.body_timeout.value_or(core_.options().body_timeout)));
     return;
   }
   if (ec) {
@@ -315,13 +533,14 @@ void Connection::on_body(const beast::error_code& ec) {
 void Connection::on_read_error(const beast::error_code& ec) {
   const auto& options = core_.options();
   if (ec == http::error::header_limit) {
-    reply_and_close(431,
+    reply_and_close(431, "RequestHeaderFieldsTooLarge",
                     "request headers larger than " + std::to_string(options.max_header_bytes) + " bytes");
   } else if (ec == http::error::body_limit) {
-    reply_and_close(413, "request body larger than " + std::to_string(options.max_body_bytes) + " bytes");
+    reply_and_close(413, "EntityTooLarge",
+                    "request body larger than " + std::to_string(body_limit_) + " bytes");
   } else if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
              ec != http::error::end_of_stream && ec != http::error::partial_message) {
-    reply_and_close(400, "malformed HTTP request: " + ec.message());
+    reply_and_close(400, "MalformedRequest", "malformed HTTP request: " + ec.message());
   } else {
     close();  // the client closed or reset the connection: nobody to answer
   }
@@ -330,23 +549,19 @@ void Connection::on_read_error(const beast::error_code& ec) {
 // ---- handling ----
 
 void Connection::dispatch() {
-  auto message = parser_->release();
+  request_->body = std::move(parser_->release().body());
   parser_.reset();
-  version_ = message.version();
-  keep_alive_ = message.keep_alive();
-  HttpRequest request = make_request(std::move(message));
-  request.peer = peer_;
-  request.client_gone = &client_gone_;
   state_ = State::handling;
   disarm();
   if (!watching_ && !input_pending_) watch_readable();
-  core_.workers().submit(
-      [self = shared_from_this(), request = std::move(request)] { self->handle(request); });
+  core_.workers().submit([self = shared_from_this(), answer = std::move(exchange_.answer),
+                          request = std::move(*request_)] { self->handle(answer, request, nullptr); });
+  request_.reset();
 }
 
-void Connection::handle(const HttpRequest& request) {
+void Connection::handle(const Answer& answer, const HttpRequest& request, BodyReader* body) {
   try {
-    HttpResponse response = call_handler(core_.handler(), request);
+    HttpResponse response = call_answer(answer, request, body);
     if (response.stream) {
       stream(response);
       return;
@@ -411,7 +626,7 @@ void Connection::on_stream_done(bool ok, bool keep_alive) {
     close();
     return;
   }
-  keep_alive_ = keep_alive && !core_.stopping() && !peer_closed_;
+  keep_alive_ = keep_alive && !core_.stopping() && !peer_closed_ && body_complete_;
   if (!keep_alive_) {
     linger();
     return;
@@ -424,7 +639,8 @@ void Connection::on_stream_done(bool ok, bool keep_alive) {
 void Connection::send(http::response<http::string_body> response) {
   if (state_ == State::closed) return;
   state_ = State::writing;
-  if (core_.stopping() || peer_closed_) keep_alive_ = false;
+  // A body the handler left unread cannot be skipped reliably: the connection ends after the answer.
+  if (core_.stopping() || peer_closed_ || !body_complete_) keep_alive_ = false;
   response.keep_alive(keep_alive_);
   response_.emplace(std::move(response));
   arm(Clock::now() + core_.options().write_timeout, Deadline::write);
@@ -445,15 +661,27 @@ void Connection::on_sent(const beast::error_code& ec) {
   }
 }
 
-void Connection::reply_and_close(int status, const std::string& message) {
+void Connection::reply_and_close(int status, const std::string& code, const std::string& message) {
   core_.unmark_idle(*this);
   keep_alive_ = false;
-  auto response = make_error_response(version_, status, message);
-  if (status == 503) response.set(http::field::retry_after, "1");
-  send(std::move(response));
+  std::optional<http::response<http::string_body>> response;
+  if (request_ && exchange_.errors) {
+    try {
+      HttpError error(status, code, message);
+      if (status == 503) error.headers["Retry-After"] = "1";
+      response = to_wire(shape_error(exchange_.errors, error, *request_), version_, false);
+    } catch (const std::exception& e) {  // e.g. a header value Beast refuses: the server's own shape
+      spdlog::warn("http server: shaping the {} answer to {} failed: {}", status, peer_, e.what());
+    }
+  }
+  if (!response) {
+    response = make_error_response(version_, status, message);
+    if (status == 503) response->set(http::field::retry_after, "1");
+  }
+  send(std::move(*response));
 }
 
-void Connection::reject(const std::string& message) { reply_and_close(503, message); }
+void Connection::reject(const std::string& message) { reply_and_close(503, "ServiceUnavailable", message); }
 
 // ---- closing ----
 
@@ -485,7 +713,8 @@ void Connection::drain() {
 void Connection::close() {
   if (state_ == State::closed) return;
   const auto self = shared_from_this();  // the registry may hold the last other reference
-  if (state_ == State::handling || state_ == State::writing) client_gone_ = true;
+  if (state_ == State::streaming || state_ == State::handling || state_ == State::writing)
+    client_gone_ = true;
   state_ = State::closed;
   core_.release_slot(*this);
   core_.forget(*this);

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/router.h"
 #include "server/server_core.h"
 
 namespace sluice::server {
@@ -30,6 +31,25 @@ std::string url_decode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
+HttpResponse shape_error(const ErrorShaper& shaper, const HttpError& error, const HttpRequest& request) {
+  HttpResponse response;
+  bool shaped = false;
+  if (shaper) {
+    try {
+      response = shaper(error, request);
+      shaped = true;
+    } catch (const std::exception&) {
+      // The server's own shape below: an answer in the wrong shape beats none.
+    }
+  }
+  if (!shaped) {
+    response = HttpResponse{error.status(), {}, detail::json_error(error.what()), {}};
+    response.headers["Content-Type"] = "application/json";
+  }
+  for (const auto& [name, value] : error.headers) response.headers[name] = value;
+  return response;
+}
+
 namespace detail {
 
 std::string json_error(const std::string& message) {
@@ -38,10 +58,10 @@ std::string json_error(const std::string& message) {
          "\n";
 }
 
-HttpRequest make_request(http::request<http::string_body>&& message) {
+HttpRequest make_request_head(const http::request_header<>& header) {
   HttpRequest r;
-  r.method = std::string(message.method_string());
-  r.target = std::string(message.target());
+  r.method = std::string(header.method_string());
+  r.target = std::string(header.target());
   const auto q = r.target.find('?');
   r.raw_path = r.target.substr(0, q);
   r.raw_query = q == std::string::npos ? "" : r.target.substr(q + 1);
@@ -60,20 +80,42 @@ HttpRequest make_request(http::request<http::string_body>&& message) {
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
-  for (const auto& field : message) r.headers[std::string(field.name_string())] = std::string(field.value());
-  r.body = std::move(message.body());
+  for (const auto& field : header) r.headers[std::string(field.name_string())] = std::string(field.value());
   return r;
 }
 
 }  // namespace detail
 
+namespace {
+
+// The Dispatcher of a plain Handler: every body whole, within the server's limits.
+Dispatcher dispatch_to(Handler handler) {
+  auto shared = std::make_shared<const Handler>(std::move(handler));
+  return [shared](const HttpRequest&) {
+    Exchange exchange;
+    exchange.answer = [shared](const HttpRequest& request, BodyReader*) { return (*shared)(request); };
+    return exchange;
+  };
+}
+
+// The Dispatcher of a Router, which the server then owns.
+Dispatcher dispatch_to(Router router) {
+  auto shared = std::make_shared<const Router>(std::move(router));
+  return [shared](const HttpRequest& head) { return shared->exchange(head); };
+}
+
+}  // namespace
+
 struct HttpServer::Impl {
-  Impl(HttpServerOptions options, Handler handler) : core(std::move(options), std::move(handler)) {}
+  Impl(HttpServerOptions options, Dispatcher dispatcher) : core(std::move(options), std::move(dispatcher)) {}
   detail::ServerCore core;
 };
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), dispatch_to(std::move(handler)))) {}
+
+HttpServer::HttpServer(HttpServerOptions options, Router router)
+    : impl_(std::make_unique<Impl>(std::move(options), dispatch_to(std::move(router)))) {}
 
 HttpServer::~HttpServer() { stop(); }
 

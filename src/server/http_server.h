@@ -11,6 +11,12 @@
 //  - When accept fails for lack of file descriptors, the server closes its oldest idle connection, backs
 //    off (10 ms doubling to 1 s), logs once per episode, and keeps serving the connections it has.
 //  - A handler that throws yields a 500 with a one-line JSON error; the server never dies of a request.
+//  - Requests are answered by a plain Handler (every body read whole first, within max_body_bytes) or
+//    by a Router (server/router.h): routes by method and path or X-Amz-Target, authentication, error
+//    bodies in each route group's shape, and per route either a whole body or a body streamed to the
+//    handler through a BodyReader with the route's own limit, read on demand so that memory holds one
+//    piece at a time. Failures before a request is routed (431, 400 for a malformed head, 408 for a
+//    late head, 503 at the connection caps) are the server's own {"error": ...}.
 #pragma once
 
 #include <strings.h>
@@ -21,10 +27,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/error.h"
 
 namespace sluice::server {
 
@@ -48,7 +57,7 @@ struct HttpRequest {
   std::map<std::string, std::string> query;  // decoded; the last of repeated parameters wins
   std::vector<std::pair<std::string, std::string>> query_params;  // decoded, in order, repeats kept
   Headers headers;
-  std::string body;
+  std::string body;  // the whole body; empty for a route that streams its body (see BodyReader)
   std::string peer;  // the client's address and port: "127.0.0.1:53422", "[::1]:53422"
   // Set by the server when the client closes or resets its connection while the handler runs (or
   // when the server closes the connection under it: a write deadline, stop()), so that long work can
@@ -88,6 +97,84 @@ struct HttpResponse {
 // HttpServer::stop() (stop waits for handlers to return).
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
+// A refusal with an HTTP status, a machine-readable code and a one-line message, thrown by route
+// handlers (and by BodyReader) and turned into a body by the route group's ErrorShaper: JSON for the
+// native API, {"__type", "message"} for the AWS JSON services, <Error> XML for S3.
+class HttpError : public sluice::Error {
+ public:
+  // `status` 400..599; `code` as the protocol names it ("NoSuchKey", "ResourceNotFoundException");
+  // `message` one line. Never throws (but for std::bad_alloc).
+  HttpError(int status, std::string code, const std::string& message)
+      : sluice::Error(message), status_(status), code_(std::move(code)) {}
+
+  int status() const { return status_; }             // the HTTP status to answer
+  const std::string& code() const { return code_; }  // the protocol's name for the failure
+  // Headers the response must carry whatever its shape (Allow on a 405, WWW-Authenticate on a 401,
+  // Retry-After on a 503): set after the shaper ran.
+  Headers headers;
+  // Protocol-specific details, in order: S3 adds them as elements (<BucketName>b</BucketName>), AWS
+  // JSON as string members; the native shape ignores them.
+  std::vector<std::pair<std::string, std::string>> details;
+
+ private:
+  int status_;
+  std::string code_;
+};
+
+// Turns an HttpError about `request` into a response body in one protocol's shape (status, headers
+// and body). Called on worker threads and on the I/O thread: must be thread-safe, quick and must not
+// block. An exception from it yields the server's own {"error": ...} shape instead.
+using ErrorShaper = std::function<HttpResponse(const HttpError& error, const HttpRequest& request)>;
+
+// A request body handed to the handler piece by piece (a route that streams its body), instead of
+// whole in HttpRequest::body. Used from the handler's worker thread only, and only until the handler
+// returns (not from a streamed response's producer).
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Copies the next bytes of the body, at most `max`, into `out`, waiting until some have arrived.
+  // Returns how many (at least 1), or 0 at the end of the body and on every later call (and when
+  // `max` is 0). The client's bytes must arrive within the route's body timeout, counted over all
+  // calls together while they wait (time the handler spends between calls does not count).
+  // Throws HttpError: 408 "RequestTimeout" when they did not; 413 "EntityTooLarge" when a chunked
+  // body grows beyond the route's limit; 400 "IncompleteBody" when the client closed or reset the
+  // connection before the end; 400 "MalformedBody" for a broken chunked encoding; 503
+  // "ServiceUnavailable" when the server is stopping. After a throw, every later call throws again.
+  virtual size_t read(char* out, size_t max) = 0;
+  // The Content-Length the client declared; nullopt for a chunked body. Never throws.
+  virtual std::optional<uint64_t> declared_size() const = 0;
+  // How many body bytes read() has returned so far. Never throws.
+  virtual uint64_t bytes_read() const = 0;
+};
+
+// Answers a request on a worker thread. `body` is non-null exactly when its Exchange streams the body;
+// the request's `body` is then empty. What it throws becomes a 500 {"error": ...}.
+using Answer = std::function<HttpResponse(const HttpRequest& request, BodyReader* body)>;
+
+// How the server is to take one request's body and who answers it, decided from the request's head
+// (a Router decides it per route).
+struct Exchange {
+  Answer answer;
+  bool stream_body = false;                // hand the body to `answer` as a BodyReader instead of whole
+  std::optional<uint64_t> max_body_bytes;  // nullopt: HttpServerOptions::max_body_bytes
+  std::optional<std::chrono::milliseconds> body_timeout;  // nullopt: HttpServerOptions::body_timeout
+  // Shapes the server's own refusals of this request after the head (413 for a body beyond its limit,
+  // 408 for one that came too slowly); null: {"error": ...}.
+  ErrorShaper errors;
+};
+
+// Decides the Exchange for a request whose head has arrived (its body is empty and not yet read).
+// Called on the I/O thread: it must be quick, thread-safe and must not block. An exception from it
+// is answered 500 and the connection closed.
+using Dispatcher = std::function<Exchange(const HttpRequest& head)>;
+
+// The response for `error` about `request` in `shaper`'s shape, with error.headers set on it; the
+// server's {"error": message} shape when `shaper` is null or throws. Never throws (but for
+// std::bad_alloc).
+HttpResponse shape_error(const ErrorShaper& shaper, const HttpError& error, const HttpRequest& request);
+
+class Router;
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;                       // 0: any free port (see HttpServer::port())
@@ -109,8 +196,13 @@ struct HttpServerOptions {
 
 class HttpServer {
  public:
-  // Keeps the options and the handler; nothing is bound until start().
+  // Keeps the options and the handler; nothing is bound until start(). Every request's body is read
+  // whole (at most options.max_body_bytes) before `handler` is called.
   HttpServer(HttpServerOptions options, Handler handler);
+  // Keeps the options and takes the router, which answers every request from then on (its routes
+  // decide how their bodies are read; see server/router.h). Routes must not be added to the router's
+  // groups any more once the server has started. Nothing is bound until start().
+  HttpServer(HttpServerOptions options, Router router);
   ~HttpServer();  // stop()s
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

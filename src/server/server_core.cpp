@@ -87,8 +87,8 @@ constexpr std::chrono::milliseconds kEpisodeGap = 1000ms;
 
 }  // namespace
 
-ServerCore::ServerCore(HttpServerOptions options, Handler handler)
-    : options_(std::move(options)), handler_(std::move(handler)) {}
+ServerCore::ServerCore(HttpServerOptions options, Dispatcher dispatcher)
+    : options_(std::move(options)), dispatcher_(std::move(dispatcher)) {}
 
 ServerCore::~ServerCore() { stop(); }
 

@@ -78,7 +78,7 @@ struct ClientSlots {
 // The server itself: acceptor, I/O thread, worker pool and the registry of connections.
 class ServerCore {
  public:
-  ServerCore(HttpServerOptions options, Handler handler);
+  ServerCore(HttpServerOptions options, Dispatcher dispatcher);
   ServerCore(const ServerCore&) = delete;
   ServerCore& operator=(const ServerCore&) = delete;
   ~ServerCore();  // stop()s
@@ -92,7 +92,7 @@ class ServerCore {
 
   // For connections.
   const HttpServerOptions& options() const { return options_; }
-  const Handler& handler() const { return handler_; }
+  const Dispatcher& dispatcher() const { return dispatcher_; }
   asio::io_context& io() { return io_; }
   WorkerPool& workers() { return workers_; }
   bool stopping() const { return stopping_.load(); }
@@ -114,7 +114,7 @@ class ServerCore {
   void shut_down();
 
   HttpServerOptions options_;
-  Handler handler_;
+  Dispatcher dispatcher_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;
   uint16_t bound_port_ = 0;
@@ -134,6 +134,15 @@ class ServerCore {
   Clock::time_point last_exhaustion_;
   WorkerPool workers_;
   std::thread io_thread_;
+};
+
+// What one read of a streamed request body gave (see BodyReader::read): `bytes` copied, or a failure
+// (status != 0) with its code and message.
+struct BodyPiece {
+  size_t bytes = 0;
+  int status = 0;
+  std::string code;
+  std::string message;
 };
 
 // One accepted socket, from its first request to its close.
@@ -161,11 +170,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // `done` runs) within write_timeout, then calls done(true), or done(false) when the connection is
   // or becomes closed.
   void write_piece(std::vector<asio::const_buffer> buffers, std::function<void(bool)> done);
+  // For the streamed-request reader (on the I/O thread): copies the next body bytes, at most `max`,
+  // into `out` (which stays valid until `done` runs), then calls done() with how many (0 at the end)
+  // or with the failure. Sends 100 Continue first when the client waits for it.
+  void read_body_piece(char* out, size_t max, std::function<void(BodyPiece)> done);
   bool client_gone() const { return client_gone_.load(); }
+  bool stopping() const { return core_.stopping(); }
   asio::io_context& io() { return core_.io(); }
 
  private:
-  enum class State { idle, reading_head, reading_body, handling, writing, lingering, closed };
+  // streaming: the handler runs and reads the body on demand (see read_body_piece); when the body has
+  // ended it is `handling`.
+  enum class State { idle, reading_head, reading_body, streaming, handling, writing, lingering, closed };
   enum class Deadline { none, idle, head, body, write, linger };
 
   void next_request(bool first);
@@ -176,17 +192,22 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void check_client_left();
   void read_head(Clock::time_point deadline);
   void on_head(const beast::error_code& ec);
+  bool plan_request();
+  void start_streaming();
+  void on_body_piece(const beast::error_code& ec, char* out, size_t max, std::function<void(BodyPiece)> done);
+  BodyPiece body_failure(const beast::error_code& ec);
   void send_continue();
   void read_body();
   void on_body(const beast::error_code& ec);
   void on_read_error(const beast::error_code& ec);
   void dispatch();
-  void handle(const HttpRequest& request);  // on a worker thread
-  void stream(HttpResponse& response);      // on a worker thread
+  void handle(const Answer& answer, const HttpRequest& request, BodyReader* body);  // on a worker thread
+  void stream(HttpResponse& response);                                              // on a worker thread
   void send(http::response<http::string_body> response);
   void on_sent(const beast::error_code& ec);
   void on_stream_done(bool ok, bool keep_alive);
-  void reply_and_close(int status, const std::string& message);
+  // Answers `status` and closes; in the route's error shape once the request has been routed.
+  void reply_and_close(int status, const std::string& code, const std::string& message);
   void linger();
   void drain();
   void arm(Clock::time_point at, Deadline kind);
@@ -213,14 +234,26 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool keep_alive_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  // The request being read or handled, built when its head arrived, and how it is to be answered.
+  std::optional<HttpRequest> request_;
+  Exchange exchange_;
+  uint64_t body_limit_ = 0;  // the request's max body bytes (its route's, or the server's)
+  // A streamed body: its parser, the 100 Continue still owed, and what is left of its body timeout.
+  std::optional<http::request_parser<http::buffer_body>> body_parser_;
+  bool continue_due_ = false;
+  uint64_t body_received_ = 0;
+  Clock::duration body_budget_{};
+  Clock::time_point piece_started_;
+  bool body_complete_ = true;  // the request's body was read to its end (keep-alive needs it)
   std::optional<http::response<http::string_body>> response_;
   std::atomic<bool> client_gone_{false};
 };
 
-// The HttpRequest a handler sees for `message`, with the target split and decoded.
-HttpRequest make_request(http::request<http::string_body>&& message);
-
 // {"error": message} and a newline: the body of every error response.
 std::string json_error(const std::string& message);
+
+// The HttpRequest a handler sees for the head `header` (its body empty), with the target split and
+// decoded.
+HttpRequest make_request_head(const http::request_header<>& header);
 
 }  // namespace sluice::server::detail

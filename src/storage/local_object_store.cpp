@@ -1,6 +1,5 @@
 #include "storage/local_object_store.h"
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "common/error.h"
 #include "common/fs.h"
@@ -19,32 +19,6 @@ namespace {
 constexpr const char* kEtagAttribute = "user.sluice.etag";
 
 std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-std::string to_hex(const unsigned char* bytes, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 15];
-  }
-  return out;
-}
-
-std::string from_hex(std::string_view hex) {
-  std::string out;
-  if (hex.size() % 2) return out;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      return -1;
-    };
-    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return {};
-    out.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return out;
-}
 
 TimePoint mtime_of(const struct stat& st) {
   return TimePoint(std::chrono::milliseconds(static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 +
@@ -77,62 +51,9 @@ void walk(const std::filesystem::path& dir, const std::string& key_prefix,
 
 }  // namespace
 
-std::string md5_hex(std::string_view data) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
-    throw Error("MD5 computation failed");
-  }
-  return to_hex(digest, length);
-}
-
-std::string validate_key(std::string_view key) {
-  if (key.empty()) return "the key is empty";
-  if (key.size() > 1024) return "the key is " + std::to_string(key.size()) + " bytes long; the limit is 1024";
-  if (key.front() == '/') return "the key starts with '/'";
-  for (unsigned char c : key) {
-    if (c == 0) return "the key contains a NUL byte";
-    if (c < 0x20 || c == 0x7f) return "the key contains a control character";
-  }
-  size_t start = 0;
-  while (start <= key.size()) {
-    size_t slash = key.find('/', start);
-    if (slash == std::string_view::npos) slash = key.size();
-    const std::string_view segment = key.substr(start, slash - start);
-    if (segment.empty() && slash != key.size()) return "the key has an empty segment (\"//\")";
-    if (segment.empty() && slash == key.size()) return "the key ends with '/'";
-    if (segment == "." || segment == "..") return "the key has a \"" + std::string(segment) + "\" segment";
-    if (segment.rfind(fs::kTempPrefix, 0) == 0)
-      return "the key has a segment starting with the reserved \"" + std::string(fs::kTempPrefix) + "\"";
-    start = slash + 1;
-  }
-  return "";
-}
-
-std::string validate_bucket_name(std::string_view bucket) {
-  if (bucket.size() < 3 || bucket.size() > 63) {
-    return "bucket name " + quote(bucket) + " must be 3 to 63 characters long";
-  }
-  for (char c : bucket) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) {
-      return "bucket name " + quote(bucket) + " may contain only lower-case letters, digits, '.' and '-'";
-    }
-  }
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(bucket.front()) || !alnum(bucket.back())) {
-    return "bucket name " + quote(bucket) + " must start and end with a letter or digit";
-  }
-  if (bucket.find("..") != std::string_view::npos)
-    return "bucket name " + quote(bucket) + " must not contain \"..\"";
-  return "";
-}
-
 LocalObjectStore::LocalObjectStore(std::filesystem::path root, std::vector<std::string> buckets,
                                    ObjectEventLog* events, bool recover)
-    : root_(std::move(root)), buckets_(std::move(buckets)), events_(events) {
+    : root_(std::move(root)), buckets_(std::move(buckets)), put_events_(events) {
   for (const auto& bucket : buckets_) {
     if (std::string why = validate_bucket_name(bucket); !why.empty()) throw Error(why);
     const auto dir = root_ / bucket;
@@ -145,8 +66,8 @@ LocalObjectStore::LocalObjectStore(std::filesystem::path root, std::vector<std::
     }
     for (const auto& p : leftovers) std::filesystem::remove(p);
   }
-  if (events_ && recover) {
-    events_->recover([this](const ObjectEvent& e) {
+  if (recover) {
+    put_events_.recover([this](const ObjectEvent& e) {
       try {
         auto info = head(e.bucket, e.key);
         return info && info->etag == e.etag;
@@ -217,44 +138,37 @@ class LocalObjectWriter : public ObjectWriter {
         bucket_(bucket),
         key_(key),
         path_(store.prepare_destination(bucket, key)),
-        file_(path_.parent_path()),
-        md5_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    if (!md5_ || EVP_DigestInit_ex(md5_.get(), EVP_md5(), nullptr) != 1) throw SystemError("MD5 unavailable");
-  }
+        file_(path_.parent_path()) {}
 
   void write(std::string_view data) override {
-    if (EVP_DigestUpdate(md5_.get(), data.data(), data.size()) != 1) throw SystemError("MD5 failed");
+    md5_.update(data);
     file_.write(data);
   }
 
   uint64_t size() const override { return file_.size(); }
 
   ObjectInfo commit() override {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(md5_.get(), digest, &length) != 1) throw SystemError("MD5 failed");
     ObjectEvent event;
     event.bucket = bucket_;
     event.key = key_;
     event.size = file_.size();
-    event.etag = to_hex(digest, length);
+    event.etag = md5_.hex_digest();
     event.time = now_ms();
     const auto temp = file_.release_synced();
     // The ETag travels with the file; a file system without user xattrs falls back to hashing on read.
     ::setxattr(temp.c_str(), kEtagAttribute, event.etag.data(), event.etag.size(), 0);
-    uint64_t event_id = 0;
+    std::optional<PendingEvent> pending;
     try {
-      if (store_.events_) event_id = store_.events_->prepare(event);
+      pending.emplace(store_.put_events_.prepare(event));
       if (store_.crash_hook_) store_.crash_hook_("before_rename");
       fs::rename_durable(temp, path_);
     } catch (...) {
       std::error_code ec;
       std::filesystem::remove(temp, ec);
-      if (store_.events_ && event_id) store_.events_->abort(event_id);
-      throw;
+      throw;  // the pending event, if any, is aborted as it goes
     }
     if (store_.crash_hook_) store_.crash_hook_("after_rename");
-    if (store_.events_) store_.events_->commit(event_id);
+    pending->commit();
 
     ObjectInfo info;
     info.bucket = event.bucket;
@@ -272,7 +186,7 @@ class LocalObjectWriter : public ObjectWriter {
   std::string key_;
   std::filesystem::path path_;
   fs::TempFileWriter file_;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> md5_;
+  Md5 md5_;
 };
 
 std::unique_ptr<ObjectWriter> LocalObjectStore::open_writer(std::string_view bucket, std::string_view key) {
@@ -304,6 +218,32 @@ std::string LocalObjectStore::get_range(std::string_view bucket, std::string_vie
   return fs::read_file_range(path, offset, length);
 }
 
+namespace {
+
+// The local store's readable object: the object's own file, nothing to release.
+class LocalReadable : public ReadableObject {
+ public:
+  LocalReadable(std::filesystem::path path, ObjectInfo info)
+      : path_(std::move(path)), info_(std::move(info)) {}
+  const std::filesystem::path& path() const override { return path_; }
+  const ObjectInfo& info() const override { return info_; }
+
+ private:
+  std::filesystem::path path_;
+  ObjectInfo info_;
+};
+
+}  // namespace
+
+std::unique_ptr<ReadableObject> LocalObjectStore::open_readable(std::string_view bucket,
+                                                                std::string_view key) const {
+  auto info = head(bucket, key);
+  if (!info) throw NotFound("no object s3://" + std::string(bucket) + "/" + std::string(key));
+  return std::make_unique<LocalReadable>(object_path(bucket, key), std::move(*info));
+}
+
+std::vector<std::filesystem::path> LocalObjectStore::readable_directories() const { return {root_}; }
+
 std::optional<ObjectInfo> LocalObjectStore::head(std::string_view bucket, std::string_view key) const {
   const auto path = object_path(bucket, key);
   struct stat st {};
@@ -320,9 +260,6 @@ std::optional<ObjectInfo> LocalObjectStore::head(std::string_view bucket, std::s
 
 ListResult LocalObjectStore::list(std::string_view bucket, const ListRequest& request) const {
   const auto dir = bucket_dir(bucket);
-  if (request.max_keys < 0 || request.max_keys > 1000) {
-    throw Error("max-keys must be from 0 to 1000, got " + std::to_string(request.max_keys));
-  }
   // Only the directory named by the prefix's complete segments can hold matching keys.
   const std::string& prefix = request.prefix;
   const size_t cut = prefix.rfind('/');
@@ -338,57 +275,7 @@ ListResult LocalObjectStore::list(std::string_view bucket, const ListRequest& re
     }
   }
   std::sort(keys.begin(), keys.end());  // byte order, as S3
-
-  // The continuation token is the hex of the last key or common prefix returned, tagged K or P.
-  std::string marker = request.start_after;
-  bool marker_is_prefix = false;
-  if (!request.continuation_token.empty()) {
-    const std::string& token = request.continuation_token;
-    const std::string decoded = token.size() > 1 ? from_hex(token.substr(1)) : "";
-    if ((token[0] != 'K' && token[0] != 'P') || decoded.empty()) throw Error("invalid continuation token");
-    if (decoded > marker) {
-      marker = decoded;
-      marker_is_prefix = token[0] == 'P';
-    }
-  }
-
-  ListResult result;
-  int count = 0;
-  std::string last_emitted;
-  bool last_is_prefix = false;
-  for (const auto& key : keys) {
-    if (key <= marker) continue;
-    if (marker_is_prefix && key.compare(0, marker.size(), marker) == 0) continue;
-    std::string common;
-    if (!request.delimiter.empty()) {
-      const size_t at = key.find(request.delimiter, prefix.size());
-      if (at != std::string::npos) common = key.substr(0, at + request.delimiter.size());
-    }
-    if (!common.empty() && !result.common_prefixes.empty() && result.common_prefixes.back() == common)
-      continue;
-    if (count == request.max_keys) {
-      result.is_truncated = true;
-      break;
-    }
-    if (!common.empty()) {
-      result.common_prefixes.push_back(common);
-      last_emitted = common;
-      last_is_prefix = true;
-    } else {
-      auto info = head(bucket, key);
-      if (!info) continue;  // removed meanwhile
-      result.objects.push_back(std::move(*info));
-      last_emitted = key;
-      last_is_prefix = false;
-    }
-    ++count;
-  }
-  if (result.is_truncated) {
-    const auto& raw = last_emitted;
-    result.next_continuation_token =
-        (last_is_prefix ? "P" : "K") + to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
-  }
-  return result;
+  return list_sorted_keys(keys, request, [&](const std::string& key) { return head(bucket, key); });
 }
 
 bool LocalObjectStore::remove(std::string_view bucket, std::string_view key) {

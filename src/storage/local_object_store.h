@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/md5.h"
 #include "storage/object_events.h"
 #include "storage/object_store.h"
 
@@ -21,7 +22,9 @@ class LocalObjectStore : public ObjectStore {
  public:
   // Creates the bucket directories and, when `recover` (the process that owns the data directory),
   // removes temporary files a crash left behind and settles the events a crash left prepared.
-  // `events` may be null (no notifications).
+  // `events` receives the ObjectCreated events of this store's writes, two-phase (PutEvents in
+  // object_events.h); it may be null (no notifications). Throws Error for an invalid bucket name,
+  // SystemError when a directory cannot be created.
   LocalObjectStore(std::filesystem::path root, std::vector<std::string> buckets, ObjectEventLog* events,
                    bool recover = true);
 
@@ -37,14 +40,16 @@ class LocalObjectStore : public ObjectStore {
   std::optional<ObjectInfo> head(std::string_view bucket, std::string_view key) const override;
   ListResult list(std::string_view bucket, const ListRequest& request) const override;
   bool remove(std::string_view bucket, std::string_view key) override;
-  std::optional<std::filesystem::path> local_path(std::string_view bucket,
-                                                  std::string_view key) const override {
-    return object_path(bucket, key);
-  }
-  std::optional<std::filesystem::path> local_root() const override { return root_; }
+  // The object's own file, no copy: the path names whichever object is in place when DuckDB opens it
+  // (a replacing put renames a whole new file into place). Throws NotFound, or Error for an invalid
+  // key.
+  std::unique_ptr<ReadableObject> open_readable(std::string_view bucket, std::string_view key) const override;
+  // The store's root directory.
+  std::vector<std::filesystem::path> readable_directories() const override;
 
   // Test hook: called with "before_rename" (data synced in a temporary file, event prepared) and
-  // "after_rename" (object in place, event not yet committed), to simulate a crash there.
+  // "after_rename" (object in place, event not yet committed), to simulate a crash there (the hook
+  // ends the process; it must not throw).
   void set_crash_hook(std::function<void(std::string_view stage)> hook) { crash_hook_ = std::move(hook); }
 
  private:
@@ -57,11 +62,8 @@ class LocalObjectStore : public ObjectStore {
 
   std::filesystem::path root_;
   std::vector<std::string> buckets_;
-  ObjectEventLog* events_;
+  PutEvents put_events_;  // where the events of this store's writes go
   std::function<void(std::string_view)> crash_hook_;
 };
-
-// Lower-case hex MD5 of `data` (the S3 ETag of a single-part object).
-std::string md5_hex(std::string_view data);
 
 }  // namespace sluice::storage

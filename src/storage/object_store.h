@@ -1,10 +1,13 @@
 // ObjectStore: S3 semantics (buckets, keys, atomic puts, ETag, list with prefix/delimiter/pagination)
 // behind one interface. The embedded default is LocalObjectStore (a directory); an S3 back-end comes
-// later behind the same interface. Components reach objects only through this header.
+// later behind the same interface. Components reach objects only through this header; the SQL layer
+// (query engine, crawler) reads objects through open_readable(), never through a store's own paths,
+// so the same code runs over a store without local files (a cached copy, object_cache.h).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +64,19 @@ class ObjectWriter {
   virtual ObjectInfo commit() = 0;
 };
 
+// An object's content as a local file, for DuckDB (ObjectStore::open_readable). The path stays valid
+// while the handle lives: a cached copy is neither evicted nor replaced under it (a store with files
+// hands its live file, which a put replaces whole and atomically, as before). Afterwards the path may
+// go away. Nobody writes the file through this handle.
+class ReadableObject {
+ public:
+  virtual ~ReadableObject() = default;
+  // The local file holding the object's bytes.
+  virtual const std::filesystem::path& path() const = 0;
+  // The object as it was when opened: its size and ETag are those of the bytes at path().
+  virtual const ObjectInfo& info() const = 0;
+};
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -93,15 +109,17 @@ class ObjectStore {
   // Returns false when there was nothing to delete (S3 answers 204 either way).
   virtual bool remove(std::string_view bucket, std::string_view key) = 0;
 
-  // Where an embedded store keeps the object as a file, so that DuckDB can read it in place (the query
-  // engine and the crawler); nullopt for stores without local files. Throws for an invalid key.
-  virtual std::optional<std::filesystem::path> local_path(std::string_view bucket,
-                                                          std::string_view key) const {
-    (void)bucket, (void)key;
-    return std::nullopt;
-  }
-  // The directory under which local_path() answers, if any (the confinement of DuckDB).
-  virtual std::optional<std::filesystem::path> local_root() const { return std::nullopt; }
+  // The object as a local file DuckDB can read (the query engine and the crawler hand DuckDB only
+  // these paths), valid while the returned handle lives. A store with files hands its own file, no
+  // copy; a store without files hands a copy fetched into an ObjectCache (object_cache.h). Throws
+  // NotFound for a missing bucket or object, Error for an invalid key, SystemError when the copy
+  // cannot be made (disk full, the store unreachable). The default throws Error: this store cannot
+  // hand objects to DuckDB.
+  virtual std::unique_ptr<ReadableObject> open_readable(std::string_view bucket, std::string_view key) const;
+
+  // The directories under which open_readable() hands out paths: DuckDB is confined to them. Empty
+  // for a store that cannot hand out files (the default).
+  virtual std::vector<std::filesystem::path> readable_directories() const { return {}; }
 };
 
 // Checks a key against S3's rules and sluice's confinement rules; returns an empty string when the key
@@ -112,5 +130,12 @@ std::string validate_key(std::string_view key);
 // S3 bucket naming rules (3-63 chars, lower-case letters, digits, '.', '-', starts and ends with a
 // letter or digit). Empty string when valid, else the reason.
 std::string validate_bucket_name(std::string_view bucket);
+
+// S3's listing over a store's keys: `keys` are every key of the bucket that starts with
+// request.prefix, in ascending byte order; `head` gives an object's info (nullopt when it went away
+// meanwhile: it is skipped). Applies delimiter, start_after, continuation_token and max_keys as S3
+// does. Throws Error for max_keys outside 0..1000 or an invalid continuation token.
+ListResult list_sorted_keys(const std::vector<std::string>& keys, const ListRequest& request,
+                            const std::function<std::optional<ObjectInfo>(const std::string& key)>& head);
 
 }  // namespace sluice::storage

@@ -1,4 +1,5 @@
-// Hash keys, shard ids and sequence numbers: the pure functions of stream/stream.h.
+// Hash keys, shard ids and sequence numbers: the pure functions of stream/stream.h and of the local
+// sequence-number format (stream/local_stream.h).
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -6,7 +7,7 @@
 #include <climits>
 #include <memory>
 
-#include "stream/stream.h"
+#include "stream/local_stream.h"
 
 namespace sluice::stream {
 namespace {
@@ -136,6 +137,11 @@ std::optional<SequenceNumber> parse_sequence_number(std::string_view text) {
   auto [ptr, ec] = std::from_chars(first, text.data() + text.size(), out.offset);
   if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
   return out;
+}
+
+bool sequence_number_less(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return a.size() < b.size();
+  return a < b;
 }
 
 }  // namespace sluice::stream

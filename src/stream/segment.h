@@ -1,4 +1,4 @@
-// Internal to sluice_stream: the record framing of a segment file (described in stream/stream.h),
+// Internal to sluice_stream: the record framing of a segment file (described in stream/local_stream.h),
 // file-descriptor helpers, and the scanner that reads records back and steps over bad bytes.
 #pragma once
 
@@ -9,13 +9,15 @@
 #include <string>
 #include <string_view>
 
+#include "stream/stream.h"
+
 namespace sluice::stream::internal {
 
 inline constexpr size_t kPrefixBytes = 8;                             // length + crc
 inline constexpr size_t kFixedBytes = 26;                             // prefix + offset + arrival + key_len
 inline constexpr size_t kFixedAfterCrc = kFixedBytes - kPrefixBytes;  // 18, counted in `length`
-inline constexpr size_t kMaxKeyBytes = 256;
-inline constexpr size_t kMaxDataBytes = 1u << 20;
+inline constexpr size_t kMaxKeyBytes = kMaxPartitionKeyBytes;
+inline constexpr size_t kMaxDataBytes = kMaxRecordDataBytes;
 inline constexpr size_t kMinFrameBytes = kFixedBytes + 1;  // a key has at least one byte
 inline constexpr size_t kMaxFrameBytes = kFixedBytes + kMaxKeyBytes + kMaxDataBytes;
 

@@ -427,7 +427,7 @@ TEST_F(DaemonCatalog, PartitionsAddedByProcessingAreQueryableWithoutAFullCrawl) 
     }
 }
 
-TEST_F(DaemonCatalog, TriggerRunsACrawlerAndSchedulesMayTargetIt) {
+TEST_F(DaemonCatalog, TriggeringACrawlerCataloguesWhatIsThereAndQueriesStayReadOnly) {
   Runtime rt(with_catalog());
   rt.objects().put("raw", "processed/manual/x.json", "{\"a\": 1}\n");
   auto runs = rt.trigger("lake");

@@ -9,6 +9,7 @@
 #include "metastore/event_queue.h"
 #include "metastore/run_log.h"
 #include "metastore/schedule_state.h"
+#include "tests/common/expect_error.h"
 #include "tests/common/temp_dir.h"
 
 namespace sluice::metastore {
@@ -49,11 +50,14 @@ TEST_F(MetastoreTest, NewerSchemaIsRefusedWithAClearError) {
 TEST_F(MetastoreTest, TransactionRollsBackOnException) {
   Metastore db(file());
   RunLog runs(db);
-  EXPECT_THROW(db.transaction([&] {
-    runs.start({.name = "a", .trigger = "manual"});
-    throw Error("boom");
-  }),
-               Error);
+  EXPECT_TRUE(testing_util::fails_with<Error>(
+      [&] {
+        db.transaction([&] {
+          runs.start({.name = "a", .trigger = "manual"});
+          throw Error("boom");
+        });
+      },
+      "boom"));
   EXPECT_TRUE(runs.list(10).empty());
 }
 
@@ -79,7 +83,7 @@ TEST_F(MetastoreTest, RunLifecycleAndListing) {
   EXPECT_EQ(list[1].schedule, "daily");
   EXPECT_TRUE(list[1].ended.has_value());
   EXPECT_EQ(runs.list(1).size(), 1u);
-  EXPECT_THROW(runs.finish(999, {}), Error);
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { runs.finish(999, {}); }, "no run with id 999"));
 }
 
 TEST_F(MetastoreTest, UnfinishedRunsBecomeInterruptedAndAreRetriedOnce) {
@@ -120,7 +124,7 @@ TEST_F(MetastoreTest, ScheduleStateIsMonotonicAndAnchorsOnce) {
   EXPECT_EQ(state.load("daily").last_fired, TimePoint(2000ms));  // the anchor did not reset it
 }
 
-TEST_F(MetastoreTest, StartSlotRecordsRunsAndSlotTogether) {
+TEST_F(MetastoreTest, StartSlotRecordsTheRunsAndTheFiredSlot) {
   Metastore db(file());
   RunLog runs(db);
   ScheduleState state(db);

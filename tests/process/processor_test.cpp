@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/fs.h"
+#include "tests/common/expect_error.h"
 #include "tests/common/temp_dir.h"
 #include "tests/process/helpers.h"
 
@@ -149,9 +150,11 @@ TEST_F(ProcessTransform, BadInputsAreProcessErrorsNamingTheObject) {
   }
   auto c = original();
   c.steps = {Step{.kind = Step::Kind::kCast, .mapping = {{"name", "INTEGER"}}}};
-  EXPECT_THROW(run(c, users_json()), ProcessError);
+  EXPECT_TRUE(testing_util::fails_with<ProcessError>(
+      [&] { run(c, users_json()); }, "Conversion Error: Could not convert string 'Leanne Graham'"));
   c.steps = {Step{.kind = Step::Kind::kFilter, .expression = "nope > 1"}};
-  EXPECT_THROW(run(c, users_json()), ProcessError);
+  EXPECT_TRUE(testing_util::fails_with<ProcessError>(
+      [&] { run(c, users_json()); }, "step 1 (filter): Binder Error: Referenced column \"nope\""));
 }
 
 TEST(ProcessKeys, MatchingAndOutputKeys) {

@@ -16,6 +16,7 @@
 #include "query/planner.h"
 #include "sql/duckdb.h"
 #include "storage/local_object_store.h"
+#include "tests/common/expect_error.h"
 #include "tests/common/temp_dir.h"
 
 namespace sluice::query {
@@ -366,7 +367,8 @@ TEST_F(QueryEngineTest, CancelByIdFromAnotherThread) {
   EXPECT_TRUE(engine_.running().empty());
   // An id from outside must be a UUID: it names the result object.
   options.query_id = "../../etc";
-  EXPECT_THROW(engine_.run("SELECT 1", options), Error);
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { engine_.run("SELECT 1", options); },
+                                              "invalid query id \"../../etc\""));
 }
 
 TEST_F(QueryEngineTest, CancelAllStopsEveryRunningQuery) {
@@ -442,9 +444,9 @@ TEST_F(QueryEngineTest, LargeResultIsStreamedWithBoundedMemory) {
   EXPECT_EQ(log_.get(r.query_id)->rows, kRows);
 
   // The CSV has every row: a header, then one line per row, the last one last.
-  const auto path = store_.local_path("lake", "athena/results/" + r.query_id + ".csv");
-  ASSERT_TRUE(path && std::filesystem::exists(*path));
-  std::ifstream csv(*path, std::ios::binary);
+  const auto result_file = store_.open_readable("lake", "athena/results/" + r.query_id + ".csv");
+  ASSERT_TRUE(std::filesystem::exists(result_file->path()));
+  std::ifstream csv(result_file->path(), std::ios::binary);
   std::string line, last;
   uint64_t lines = 0;
   while (std::getline(csv, line)) {
@@ -598,13 +600,19 @@ TEST_F(QueryEngineTest, ResultsArePagedFromTheCsvObject) {
   EXPECT_EQ(n, 2500u);
   // One page for everything; bad requests are one-line errors.
   EXPECT_EQ(engine_.read_results(r.query_id, "", 5000).rows.size(), 2500u);
-  EXPECT_THROW(engine_.read_results(r.query_id, "3", 10), Error);  // inside the header
-  EXPECT_THROW(engine_.read_results(r.query_id, "abc", 10), Error);
-  EXPECT_THROW(engine_.read_results(r.query_id, "99999999999", 10), Error);
-  EXPECT_THROW(engine_.read_results(r.query_id, "", 0), Error);
-  EXPECT_THROW(engine_.read_results(new_query_id(), "", 10), Error);
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { engine_.read_results(r.query_id, "3", 10); },
+                                              "invalid next token \"3\""));  // inside the header
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { engine_.read_results(r.query_id, "abc", 10); },
+                                              "invalid next token \"abc\""));
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { engine_.read_results(r.query_id, "99999999999", 10); },
+                                              "invalid next token \"99999999999\""));
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { engine_.read_results(r.query_id, "", 0); },
+                                              "max_rows must be at least 1"));
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { engine_.read_results(new_query_id(), "", 10); },
+                                              "no query with id"));
   EXPECT_THAT(failure("SELECT nope"), HasSubstr("nope"));  // a FAILED query has no results to page
-  EXPECT_THROW(engine_.read_results(log_.list(1)[0].id, "", 10), Error);
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { engine_.read_results(log_.list(1)[0].id, "", 10); },
+                                              "is FAILED: only a SUCCEEDED query has results"));
 }
 
 TEST_F(QueryEngineTest, ConfinementSettingsAreReadBackFromInsideAQuery) {
@@ -617,7 +625,7 @@ TEST_F(QueryEngineTest, ConfinementSettingsAreReadBackFromInsideAQuery) {
   ASSERT_EQ(r.rows.size(), 1u);
   EXPECT_EQ(r.rows[0][0], "false");
   EXPECT_EQ(r.rows[0][1], "true");
-  EXPECT_EQ(r.rows[0][2], "[" + store_.local_root()->string() + "/]");
+  EXPECT_EQ(r.rows[0][2], "[" + store_.readable_directories().at(0).string() + "/]");
   EXPECT_EQ(r.rows[0][3], "");
   EXPECT_EQ(r.rows[0][4], "false");
   EXPECT_THAT(failure("SELECT * FROM query('SET lock_configuration = false')"), ::testing::Not("succeeded"));

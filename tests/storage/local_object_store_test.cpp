@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "metastore/event_queue.h"
 #include "metastore/metastore.h"
+#include "tests/common/expect_error.h"
 #include "tests/common/temp_dir.h"
 
 namespace sluice::storage {
@@ -44,7 +45,8 @@ TEST_F(StorageLocal, PutGetHeadRoundTripWithMd5Etag) {
   EXPECT_EQ(head->size, 5u);
   EXPECT_LE(std::chrono::abs(head->last_modified - now_ms()), std::chrono::minutes(1));
   EXPECT_FALSE(store.head("raw", "greeting/absent").has_value());
-  EXPECT_THROW(store.get("raw", "greeting/absent"), NotFound);
+  EXPECT_TRUE(testing_util::fails_with<NotFound>([&] { store.get("raw", "greeting/absent"); },
+                                                 "no object s3://raw/greeting/absent"));
   // Overwrite replaces the whole object.
   store.put("raw", "greeting/hello.txt", "");
   EXPECT_EQ(store.get("raw", "greeting/hello.txt"), "");
@@ -53,14 +55,17 @@ TEST_F(StorageLocal, PutGetHeadRoundTripWithMd5Etag) {
 
 TEST_F(StorageLocal, UnknownBucketAndInvalidBucketNames) {
   LocalObjectStore store(root(), {"raw"}, nullptr);
-  EXPECT_THROW(store.put("other", "k", "v"), NotFound);
-  EXPECT_THROW(store.list("other", {}), NotFound);
+  EXPECT_TRUE(
+      testing_util::fails_with<NotFound>([&] { store.put("other", "k", "v"); }, "no bucket named \"other\""));
+  EXPECT_TRUE(
+      testing_util::fails_with<NotFound>([&] { store.list("other", {}); }, "no bucket named \"other\""));
   EXPECT_THAT(validate_bucket_name("ab"), HasSubstr("3 to 63"));
   EXPECT_THAT(validate_bucket_name("Upper"), HasSubstr("lower-case"));
   EXPECT_THAT(validate_bucket_name("-dash"), HasSubstr("start and end"));
   EXPECT_THAT(validate_bucket_name("a..b"), HasSubstr(".."));
   EXPECT_EQ(validate_bucket_name("my-bucket.2"), "");
-  EXPECT_THROW(LocalObjectStore(root(), {"../escape"}, nullptr), Error);
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { LocalObjectStore(root(), {"../escape"}, nullptr); },
+                                              "bucket name \"../escape\""));
 }
 
 TEST_F(StorageLocal, HostileKeysAreRefusedAndNothingLandsOutside) {
@@ -103,7 +108,8 @@ TEST_F(StorageLocal, SymlinkInsideTheBucketIsNotFollowed) {
   LocalObjectStore store(root(), {"raw"}, nullptr);
   testing_util::TempDir outside;
   std::filesystem::create_directory_symlink(outside.path(), root() / "raw" / "link");
-  EXPECT_THROW(store.put("raw", "link/file", "x"), Error);
+  EXPECT_TRUE(
+      testing_util::fails_with<Error>([&] { store.put("raw", "link/file", "x"); }, "is a symbolic link"));
   EXPECT_TRUE(std::filesystem::is_empty(outside.path()));
 }
 
@@ -151,8 +157,10 @@ TEST_F(StorageLocal, ListSemantics) {
     EXPECT_EQ(seen_keys, (V{"a-b", "a0", "b"})) << page_size;
     EXPECT_EQ(seen_prefixes, (V{"a/", "raw/"})) << page_size;
   }
-  EXPECT_THROW(store.list("raw", {.continuation_token = "garbage"}), Error);
-  EXPECT_THROW(store.list("raw", {.max_keys = 1001}), Error);
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { store.list("raw", {.continuation_token = "garbage"}); },
+                                              "invalid continuation token"));
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { store.list("raw", {.max_keys = 1001}); },
+                                              "max-keys must be from 0 to 1000, got 1001"));
 }
 
 TEST_F(StorageLocal, RemoveDeletesAndPrunesEmptyDirectories) {
@@ -222,7 +230,8 @@ TEST_F(StorageEvents, AWriterStreamsPiecesAndPublishesOnlyAtCommit) {
   EXPECT_EQ(store.get_range("raw", "big/streamed.jsonl", expected.size() - 2, 100),
             expected.substr(expected.size() - 2));
   EXPECT_EQ(store.get_range("raw", "big/streamed.jsonl", expected.size() + 10, 100), "");
-  EXPECT_THROW(store.get_range("raw", "big/absent", 0, 1), NotFound);
+  EXPECT_TRUE(testing_util::fails_with<NotFound>([&] { store.get_range("raw", "big/absent", 0, 1); },
+                                                 "no object s3://raw/big/absent"));
 }
 
 TEST_F(StorageEvents, AWriterDroppedWithoutCommitLeavesNoTrace) {
@@ -237,10 +246,13 @@ TEST_F(StorageEvents, AWriterDroppedWithoutCommitLeavesNoTrace) {
   EXPECT_TRUE(events.list().empty());
   for (const auto& f : all_files(root())) ADD_FAILURE() << "left behind: " << f;
   // The key's rules are checked when the writer opens, before any byte is written.
-  EXPECT_THROW(store.open_writer("raw", "../escape"), Error);
-  EXPECT_THROW(store.open_writer("nope", "k"), NotFound);
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { store.open_writer("raw", "../escape"); },
+                                              "has a \"..\" segment"));
+  EXPECT_TRUE(testing_util::fails_with<NotFound>([&] { store.open_writer("nope", "k"); },
+                                                 "no bucket named \"nope\""));
   store.put("raw", "a", "object");
-  EXPECT_THROW(store.open_writer("raw", "a/b"), Error);
+  EXPECT_TRUE(testing_util::fails_with<Error>([&] { store.open_writer("raw", "a/b"); },
+                                              "an object named \"a\" exists"));
 }
 
 // Runs `fn` in a child process that dies (_exit) at the given stage of a put.

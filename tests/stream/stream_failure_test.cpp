@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "stream/stream.h"
+#include "stream/local_stream.h"
 #include "tests/common/small_filesystem.h"
 #include "tests/common/temp_dir.h"
 
@@ -189,7 +189,7 @@ TEST_F(StreamFailureTest, DiskFullLeavesNoTraceAndTheSameStreamWritesOnceSpaceIs
   const auto dir = small.path() / "orders";
   Acknowledged acked(2);
   {
-    Stream s(dir, config(2));
+    LocalStream s(dir, config(2));
     auto batch = make_records(0, 20);
     acked.add(batch, s.put(batch));
     const std::string before = summary(s.describe());
@@ -220,7 +220,7 @@ TEST_F(StreamFailureTest, DiskFullLeavesNoTraceAndTheSameStreamWritesOnceSpaceIs
     acked.add(batch, results);
     EXPECT_EQ(visible_ids(s), acked.ids());
   }
-  Stream reopened(dir, config(2));  // a restart
+  LocalStream reopened(dir, config(2));  // a restart
   EXPECT_EQ(visible_ids(reopened), acked.ids());
   EXPECT_TRUE(reopened.corruption_reports().empty());
 }
@@ -241,7 +241,7 @@ TEST_F(StreamFailureTest, AGroupThatFailsHalfWayLeavesNoShardWithAnyOfItsRecords
     Injector injector;
     Acknowledged acked(2);
     {
-      Stream s(dir, c, injector.hooks());
+      LocalStream s(dir, c, injector.hooks());
       auto batch = make_records(0, 20);
       acked.add(batch, s.put(batch));
       const std::string before = summary(s.describe());
@@ -270,7 +270,7 @@ TEST_F(StreamFailureTest, AGroupThatFailsHalfWayLeavesNoShardWithAnyOfItsRecords
       acked.add(batch, s.put(batch));
       EXPECT_EQ(visible_ids(s), acked.ids());
     }
-    Stream reopened(dir, c);
+    LocalStream reopened(dir, c);
     EXPECT_EQ(visible_ids(reopened), acked.ids());
     EXPECT_TRUE(reopened.corruption_reports().empty());
   }
@@ -294,7 +294,7 @@ TEST_F(StreamFailureTest, FailureWhileRollingRemovesTheNewSegmentAndRestoresTheS
     Injector injector;
     Acknowledged acked(1);
     {
-      Stream s(dir, c, injector.hooks());
+      LocalStream s(dir, c, injector.hooks());
       auto batch = make_records(0, 5);
       acked.add(batch, s.put(batch));
       const std::string before = summary(s.describe());
@@ -319,7 +319,7 @@ TEST_F(StreamFailureTest, FailureWhileRollingRemovesTheNewSegmentAndRestoresTheS
       EXPECT_EQ(s.describe().shards[0].segments, 3u);
       EXPECT_EQ(visible_ids(s), acked.ids());
     }
-    Stream reopened(dir, c);
+    LocalStream reopened(dir, c);
     EXPECT_EQ(visible_ids(reopened), acked.ids());
     EXPECT_TRUE(reopened.corruption_reports().empty());
   }
@@ -336,7 +336,7 @@ TEST_F(StreamFailureTest, AFailedRollbackRefusesWritesUntilARetrySucceeds) {
   };
   Acknowledged acked(1);
   {
-    Stream s(dir, config(), hooks);
+    LocalStream s(dir, config(), hooks);
     auto batch = make_records(0, 5);
     acked.add(batch, s.put(batch));
 
@@ -363,7 +363,7 @@ TEST_F(StreamFailureTest, AFailedRollbackRefusesWritesUntilARetrySucceeds) {
     EXPECT_EQ(std::filesystem::file_size(segment(dir, 0, 0)), 8 * kFrame);
     EXPECT_EQ(visible_ids(s), acked.ids());
   }
-  Stream reopened(dir, config());
+  LocalStream reopened(dir, config());
   EXPECT_EQ(visible_ids(reopened), acked.ids());
   EXPECT_TRUE(reopened.corruption_reports().empty());
 }
@@ -378,7 +378,7 @@ TEST_F(StreamFailureTest, AFailedBackgroundSyncIsRetriedAndDoesNotStopWrites) {
   Injector injector;
   Acknowledged acked(1);
   {
-    Stream s(dir, c, injector.hooks());
+    LocalStream s(dir, c, injector.hooks());
     injector.arm(FileOperation::kSync, "", EIO, 3);
     for (uint64_t i = 0; i < 10; ++i) {
       auto batch = make_records(i * 10, 10);
@@ -392,7 +392,7 @@ TEST_F(StreamFailureTest, AFailedBackgroundSyncIsRetriedAndDoesNotStopWrites) {
     acked.add(batch, s.put(batch));
     EXPECT_EQ(visible_ids(s), acked.ids());
   }
-  Stream reopened(dir, c);
+  LocalStream reopened(dir, c);
   EXPECT_EQ(visible_ids(reopened), acked.ids());
 }
 
@@ -403,7 +403,7 @@ TEST_F(StreamFailureTest, LowDiskThresholdRefusesBeforeWritingAnything) {
     auto c = config();
     c.min_free_bytes = UINT64_MAX / 2;
     Injector injector;
-    Stream s(dir, c, injector.hooks());
+    LocalStream s(dir, c, injector.hooks());
     const std::string error = system_error_of([&] { s.put(make_records(0, 5)); });
     EXPECT_THAT(error, HasSubstr("the disk holding " + dir.string() + " has "));
     EXPECT_THAT(error, HasSubstr("below the low-disk threshold of " + std::to_string(UINT64_MAX / 2) +
@@ -419,7 +419,7 @@ TEST_F(StreamFailureTest, LowDiskThresholdRefusesBeforeWritingAnything) {
   auto c = config();
   c.min_free_bytes = 8 << 20;  // more than the tmpfs holds
   {
-    Stream s(dir, c);
+    LocalStream s(dir, c);
     EXPECT_THAT(system_error_of([&] { s.put(make_records(0, 5)); }),
                 HasSubstr("below the low-disk threshold of 8388608"));
     EXPECT_EQ(std::filesystem::file_size(segment(dir, 0, 0)), 0u);
@@ -427,7 +427,7 @@ TEST_F(StreamFailureTest, LowDiskThresholdRefusesBeforeWritingAnything) {
   // A threshold the tmpfs can meet: refused while it is filled, accepted again once it is not,
   // without reopening (the free space is asked again after at most ~100 ms).
   c.min_free_bytes = 1 << 20;
-  Stream s(dir, c);
+  LocalStream s(dir, c);
   small.fill(512 << 10);
   EXPECT_THAT(system_error_of([&] { s.put(make_records(0, 5)); }), HasSubstr("below the low-disk threshold"));
   EXPECT_EQ(std::filesystem::file_size(segment(dir, 0, 0)), 0u);

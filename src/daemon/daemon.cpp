@@ -1,0 +1,100 @@
+#include "daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/api.h"
+#include "daemon/scheduler.h"
+
+namespace sluice::daemon {
+namespace {
+
+// Processing picks events up within this of their object landing (sooner when delivery wakes it).
+constexpr auto kProcessingPeriod = std::chrono::milliseconds(200);
+// Deliveries are polled often enough for their buffer interval (at most this late).
+constexpr auto kDeliveryPeriod = std::chrono::milliseconds(100);
+
+nlohmann::json optional_time(const std::optional<TimePoint>& t) {
+  return t ? nlohmann::json(format_iso8601_utc(*t)) : nlohmann::json(nullptr);
+}
+
+nlohmann::json loop_json(const LoopStatus& s) {
+  return {{"name", s.name},
+          {"ticks", s.ticks},
+          {"last_tick", optional_time(s.last_tick)},
+          {"errors", s.errors},
+          {"last_error", s.last_error},
+          {"last_error_time", optional_time(s.last_error_time)}};
+}
+
+}  // namespace
+
+Daemon::Daemon(config::Pipeline pipeline)
+    : started_(now_ms()), runtime_(std::make_unique<Runtime>(std::move(pipeline), Ownership::kDaemon)) {
+  scheduler_ = std::make_unique<SchedulerLoop>(*runtime_);
+  scheduling_ = std::make_unique<BackgroundLoop>(
+      "scheduler", [this] { return scheduler_->step(); }, std::chrono::seconds(5));
+  processing_ = std::make_unique<BackgroundLoop>("processing", [this] {
+    runtime_->process_pending();
+    return std::chrono::milliseconds(kProcessingPeriod);
+  });
+  const auto& p = runtime_->pipeline();
+  if (!p.deliveries.empty() || !p.streams.empty()) {
+    // Delivered objects raise ObjectCreated events: processing is woken for them. The same loop
+    // applies the streams' retention.
+    delivering_ = std::make_unique<BackgroundLoop>("delivery", [this] {
+      if (runtime_->deliver() > 0) processing_->wake();
+      return std::chrono::milliseconds(kDeliveryPeriod);
+    });
+  }
+  api_ = std::make_unique<Api>(*runtime_, [this] { return status(); });
+}
+
+Daemon::~Daemon() { stop(); }
+
+void Daemon::start() {
+  runtime_->release_claims();
+  scheduling_->start();
+  processing_->start();
+  if (delivering_) delivering_->start();
+}
+
+void Daemon::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  runtime_->cancel();  // runs and queries in flight end now, so the loops and handlers return
+  scheduling_->stop();
+  processing_->stop();
+  if (delivering_) delivering_->stop();
+  api_->stop();
+}
+
+int Daemon::port() const { return api_->port(); }
+
+nlohmann::json Daemon::status() const {
+  nlohmann::json loops = nlohmann::json::array();
+  for (const auto* loop : {scheduling_.get(), processing_.get(), delivering_.get()})
+    if (loop) loops.push_back(loop_json(loop->status()));
+  nlohmann::json backlogs = nlohmann::json::array();
+  for (const auto& [consumer, count] : runtime_->backlogs())
+    backlogs.push_back({{"consumer", consumer}, {"events", count}});
+  nlohmann::json streams = nlohmann::json::array();
+  for (const auto& config : runtime_->pipeline().streams) {
+    nlohmann::json shards = nlohmann::json::array();
+    for (const auto& shard : runtime_->stream(config.name).describe().shards) {
+      shards.push_back(
+          {{"shard_id", shard.shard_id},
+           {"last_sequence_number", shard.last_sequence_number ? nlohmann::json(*shard.last_sequence_number)
+                                                               : nlohmann::json(nullptr)},
+           {"bytes", shard.bytes}});
+    }
+    streams.push_back({{"stream", config.name}, {"shards", shards}});
+  }
+  return {{"started", format_iso8601_utc(started_)},
+          {"uptime_ms", (now_ms() - started_).count()},
+          {"loops", loops},
+          {"backlogs", backlogs},
+          {"queries_running", runtime_->queries().running().size()},
+          {"streams", streams}};
+}
+
+}  // namespace sluice::daemon

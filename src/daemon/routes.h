@@ -1,0 +1,26 @@
+// The native API's routes, one file per group of endpoints, each registering its routes on the
+// router's "native" group (server/router.h). The README's "HTTP API" section is the reference.
+// Recipe for a new endpoint: add a route in the file of its group (or a new routes_*.cpp listed in
+// CMakeLists.txt and called from Api), answer with http_json.h's helpers and json_shapes.h's shapes.
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "daemon/runtime.h"
+#include "server/router.h"
+
+namespace sluice::daemon {
+
+// GET /v1/health, GET /v1/status (when `status` is set), GET /v1/runs, POST /v1/trigger/{name}.
+void add_run_routes(server::RouteGroup& native, Runtime& runtime, std::function<nlohmann::json()> status);
+// /v1/streams/{stream}[/records|/checkpoints/{consumer}].
+void add_stream_routes(server::RouteGroup& native, Runtime& runtime);
+// POST /v1/query, GET /v1/queries, GET|DELETE /v1/queries/{id}, /v1/queries/{id}/results[.csv].
+void add_query_routes(server::RouteGroup& native, Runtime& runtime);
+// GET /v1/catalog/databases[/{db}/tables[/{table}]].
+void add_catalog_routes(server::RouteGroup& native, Runtime& runtime);
+// GET /v1/processors/{name}/quarantine, POST /v1/processors/{name}/reprocess.
+void add_processor_routes(server::RouteGroup& native, Runtime& runtime);
+
+}  // namespace sluice::daemon

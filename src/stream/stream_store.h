@@ -1,0 +1,103 @@
+// sluice::stream::StreamStore — the streams of a data directory (<data dir>/streams): the ones the
+// pipeline file declares, and the ones created at run time (Kinesis CreateStream / DeleteStream).
+//
+// On disk, each stream is <root>/<name> (stream/local_stream.h). A stream created at run time also
+// has <root>/<name>/stream.config: its whole configuration, one "key=value" a line, written
+// atomically (temporary file, fsync, rename, directory fsync) before the stream exists under its
+// name, so that it is opened again at the next start without being declared. A declared stream is
+// opened with the pipeline file's configuration, even when it has a stream.config. Directories
+// without either (a stream once declared, then removed from the file) are left alone.
+//
+// Creating and deleting are atomic on disk: a new stream is built in <root>/~creating-<name> and
+// renamed to <root>/<name>; a deleted one is renamed to <root>/~deleting-<name> and then removed.
+// '~' is not allowed in stream names, so these never collide with a stream; whatever of them a crash
+// left behind is removed when the store is opened next.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stream/stream.h"
+
+namespace sluice::stream {
+
+// Declared in stream/local_stream.h, which includes this header through stream/stream.h.
+class LocalStream;
+struct StreamHooks;
+
+// The file holding a run-time stream's configuration, beside its segments.
+inline constexpr std::string_view kStreamConfigFile = "stream.config";
+
+// The text of a stream.config and its parse. parse_stream_config throws Error naming `file` and
+// the line when the text is not one that format_stream_config writes (unknown key, bad value),
+// or when the configuration is not valid (validate()).
+std::string format_stream_config(const StreamConfig& config);
+StreamConfig parse_stream_config(std::string_view text, const std::filesystem::path& file);
+
+class StreamStore {
+ public:
+  // Opens every declared stream and every stream created at run time under `root` (created when
+  // absent), and removes what an interrupted create or remove left. Throws Error on a duplicate
+  // declared name or any stream's open error, naming the stream (a declared stream whose persisted
+  // shard count differs from `declared` is such an error).
+  StreamStore(std::filesystem::path root, const std::vector<StreamConfig>& declared);
+  // The same, with test hooks given to every stream it opens or creates.
+  StreamStore(std::filesystem::path root, const std::vector<StreamConfig>& declared,
+              const StreamHooks& hooks);
+  // Closes every stream (each drains its queue and syncs).
+  ~StreamStore();
+  StreamStore(const StreamStore&) = delete;
+  StreamStore& operator=(const StreamStore&) = delete;
+
+  // The stream of that name. The reference stays valid until remove(name); code that may run while
+  // another thread removes streams (request handlers) uses share() instead. Throws StreamNotFound.
+  Stream& get(std::string_view name);
+  const Stream& get(std::string_view name) const;
+  // The stream of that name, kept alive by the pointer even if it is removed meanwhile (its calls
+  // then throw StreamNotFound). Throws StreamNotFound.
+  std::shared_ptr<Stream> share(std::string_view name) const;
+
+  // Every stream's name, sorted. Never throws.
+  std::vector<std::string> names() const;
+  // True when the pipeline file declares the stream (remove() refuses it). Never throws.
+  bool declared(std::string_view name) const;
+
+  // CreateStream: makes a new stream with `config` durably (see the header) and opens it; it is
+  // opened again at every start until remove(). Throws StreamExists when a stream of that name is
+  // open, Error when the configuration is not valid or <root>/<name> already holds another stream's
+  // files (one no longer declared), SystemError when the disk failed; nothing is left on failure.
+  Stream& create(const StreamConfig& config);
+
+  // DeleteStream: closes the stream (later calls through share() throw StreamNotFound) and deletes
+  // its files. Throws StreamNotFound when there is none, Error when the pipeline file declares it
+  // (remove it from the file instead) or its directory cannot be renamed (the stream stays).
+  void remove(std::string_view name);
+
+  // Every stream's description, sorted by name. Throws what Stream::describe throws.
+  std::vector<StreamDescription> describe() const;
+  // Stream::enforce_retention of every stream; returns the sum. Throws the first stream's Error.
+  size_t enforce_retention(TimePoint now);
+
+ private:
+  struct Entry {
+    std::shared_ptr<LocalStream> stream;
+    bool declared = false;
+  };
+  std::shared_ptr<LocalStream> find(std::string_view name) const;  // nullptr when absent
+  std::vector<std::shared_ptr<LocalStream>> all() const;
+  void open_created();
+  void delete_directory(const std::filesystem::path& dir, const std::string& name);
+
+  const std::filesystem::path root_;
+  const std::unique_ptr<const StreamHooks> hooks_;
+  std::mutex changes_mutex_;  // serializes create and remove (each takes mutex_ only briefly)
+  mutable std::mutex mutex_;  // guards streams_
+  std::map<std::string, Entry, std::less<>> streams_;
+};
+
+}  // namespace sluice::stream

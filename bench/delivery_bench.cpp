@@ -15,6 +15,7 @@
 
 #include "delivery/delivery.h"
 #include "storage/local_object_store.h"
+#include "stream/local_stream.h"
 #include "stream/stream.h"
 
 int main(int argc, char** argv) {
@@ -24,9 +25,10 @@ int main(int argc, char** argv) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("sluice-delivery-bench-" + std::to_string(::getpid()));
   {
-    stream::LocalStream s(dir / "streams" / "s",
-                     stream::StreamConfig{
-                         .name = "s", .shards = shards, .fsync = stream::StreamConfig::FsyncPolicy::kNever});
+    stream::LocalStream s(
+        dir / "streams" / "s",
+        stream::StreamConfig{
+            .name = "s", .shards = shards, .fsync = stream::StreamConfig::FsyncPolicy::kNever});
     uint64_t bytes = 0;
     std::vector<stream::PutRecord> batch;
     for (int i = 0; i < records; ++i) {

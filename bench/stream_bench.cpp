@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "stream/local_stream.h"
 #include "stream/stream.h"
 
 using namespace sluice;

@@ -201,41 +201,30 @@ struct Crawler::Impl {
     return keys;
   }
 
-  // Applies what was found for one table: `present` are objects that exist (all of them on a full
-  // crawl), `gone` are keys that no longer exist. On a full crawl, catalogued files not in `present`
-  // are gone too.
-  void update_table(const std::string& table_name,
+  // A table first seen: where its files are, and the partition layout most of them share (a stray
+  // folder does not decide it).
+  TableInfo new_table(const std::string& table_name,
+                      const std::vector<std::pair<storage::ObjectInfo, Placement>>& present) const {
+    TableInfo table;
+    table.database = config.database;
+    table.name = table_name;
+    table.bucket = present.front().second.bucket;
+    table.prefix = present.front().second.prefix;
+    std::map<std::vector<std::string>, size_t> layouts;
+    for (const auto& item : present) ++layouts[partition_keys_of(item.second)];
+    table.partition_keys = std::max_element(layouts.begin(), layouts.end(), [](const auto& a, const auto& b) {
+                             return a.second < b.second;
+                           })->first;
+    return table;
+  }
+
+  // Reads the schema of each present object whose ETag changed (into `fresh`), noting in `seen` the
+  // keys that belong to the table; unreadable files are warnings and leave the table.
+  void read_changed(const TableInfo& table, const std::map<std::string, FileEntry>& files,
                     const std::vector<std::pair<storage::ObjectInfo, Placement>>& present,
-                    const std::vector<std::string>& gone, bool full, CrawlReport& report) {
-    const std::string where_table = config.database + "." + table_name;
-    std::optional<TableInfo> existing = catalog.table(config.database, table_name);
-    std::map<std::string, FileEntry> files;
-    for (auto& f : catalog.files(config.database, table_name)) files.emplace(f.key, std::move(f));
-    std::set<std::vector<std::string>> partitions_before;
-    for (const auto& [key, f] : files) partitions_before.insert(f.partition_values);
-
-    TableUpdate update;
-    TableInfo& table = update.table;
-    if (existing) {
-      table = *existing;
-    } else {
-      if (present.empty()) return;
-      table.database = config.database;
-      table.name = table_name;
-      table.bucket = present.front().second.bucket;
-      table.prefix = present.front().second.prefix;
-      // The partition layout most of its files share (a stray folder does not decide it).
-      std::map<std::vector<std::string>, size_t> layouts;
-      for (const auto& item : present) ++layouts[partition_keys_of(item.second)];
-      table.partition_keys =
-          std::max_element(layouts.begin(), layouts.end(), [](const auto& a, const auto& b) {
-            return a.second < b.second;
-          })->first;
-    }
-    table.crawler = config.name;
-
-    std::set<std::string> seen;
-    std::vector<FileEntry> fresh;
+                    std::set<std::string>& seen, std::vector<FileEntry>& fresh, TableUpdate& update,
+                    CrawlReport& report) {
+    const std::string where_table = config.database + "." + table.name;
     for (const auto& [info, placement] : present) {
       if (placement.bucket != table.bucket || placement.prefix != table.prefix) {
         // Two folders that map to one table name (users/ under two targets): the first one wins.
@@ -264,6 +253,34 @@ struct Crawler::Impl {
         if (it != files.end()) update.remove_keys.push_back(info.key);
       }
     }
+  }
+
+  // Applies what was found for one table: `present` are objects that exist (all of them on a full
+  // crawl), `gone` are keys that no longer exist. On a full crawl, catalogued files not in `present`
+  // are gone too.
+  void update_table(const std::string& table_name,
+                    const std::vector<std::pair<storage::ObjectInfo, Placement>>& present,
+                    const std::vector<std::string>& gone, bool full, CrawlReport& report) {
+    const std::string where_table = config.database + "." + table_name;
+    std::optional<TableInfo> existing = catalog.table(config.database, table_name);
+    std::map<std::string, FileEntry> files;
+    for (auto& f : catalog.files(config.database, table_name)) files.emplace(f.key, std::move(f));
+    std::set<std::vector<std::string>> partitions_before;
+    for (const auto& [key, f] : files) partitions_before.insert(f.partition_values);
+
+    TableUpdate update;
+    TableInfo& table = update.table;
+    if (existing) {
+      table = *existing;
+    } else {
+      if (present.empty()) return;
+      table = new_table(table_name, present);
+    }
+    table.crawler = config.name;
+
+    std::set<std::string> seen;
+    std::vector<FileEntry> fresh;
+    read_changed(table, files, present, seen, fresh, update, report);
     for (const auto& key : gone)
       if (files.count(key)) update.remove_keys.push_back(key);
     if (full) {

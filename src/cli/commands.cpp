@@ -17,17 +17,19 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "config/pipeline.h"
+#include "config/schema.h"
 #include "daemon/api.h"
+#include "daemon/backends.h"
 #include "daemon/daemon.h"
 #include "daemon/runtime.h"
 #include "daemon/scheduler.h"
 #include "extract/http_client.h"
 #include "fixture/fixture_api.h"
+#include "ingest/ingest.h"
 #include "metastore/metastore.h"
 #include "metastore/run_log.h"
 #include "process/processor.h"
 #include "query/engine.h"
-#include "storage/local_object_store.h"
 #include "storage/object_store.h"
 
 namespace sluice::cli {
@@ -44,10 +46,10 @@ std::string time_or_dash(const std::optional<TimePoint>& t) { return t ? format_
 // Succeeded runs go to stdout; failed ones to stderr, one line each with the reason.
 void print_summaries(const std::vector<daemon::RunSummary>& runs) {
   for (const auto& r : runs) {
-    std::ostream& out = r.status == "succeeded" ? std::cout : std::cerr;
-    out << "run " << r.run_id << " " << r.source << ": " << r.status;
-    if (r.status == "succeeded")
-      out << ", " << r.records << " records, " << r.bytes << " bytes -> " << r.object;
+    const bool ok = r.status == metastore::RunStatus::kSucceeded;
+    std::ostream& out = ok ? std::cout : std::cerr;
+    out << "run " << r.run_id << " " << r.name << ": " << metastore::to_string(r.status);
+    if (ok) out << ", " << r.records << " records, " << r.bytes << " bytes -> " << r.object;
     if (!r.error.empty()) out << ": " << r.error;
     out << '\n';
   }
@@ -106,7 +108,7 @@ void print_table(const std::vector<std::string>& header,
 
 bool all_succeeded(const std::vector<daemon::RunSummary>& runs) {
   for (const auto& r : runs)
-    if (r.status != "succeeded") return false;
+    if (r.status != metastore::RunStatus::kSucceeded) return false;
   return true;
 }
 
@@ -121,7 +123,9 @@ config::InputSample input_sample(const config::Pipeline& pipeline) {
              const process::ProcessorConfig& proc) -> std::optional<std::pair<std::string, std::string>> {
     const auto root = pipeline.data_dir / "objects";
     if (!std::filesystem::is_directory(root / proc.bucket)) return std::nullopt;
-    storage::LocalObjectStore store(root, {proc.bucket}, nullptr, /*recover=*/false);
+    auto backends = daemon::backends_for(pipeline);
+    auto owned_store = backends.object_store(pipeline, nullptr, /*owner=*/false);  // recovers nothing
+    storage::ObjectStore& store = *owned_store;
     storage::ListRequest request;
     request.prefix = proc.prefix;
     std::optional<storage::ObjectInfo> last;
@@ -146,6 +150,11 @@ config::Pipeline load_checked(const Options& opt) {
 }
 
 }  // namespace
+
+int cmd_schema(const Options&) {
+  std::cout << config::pipeline_json_schema_text();
+  return 0;
+}
 
 int cmd_validate(const Options& opt) {
   config::Pipeline p = load_checked(opt);
@@ -276,29 +285,110 @@ int cmd_run(const Options& opt) {
   return 0;
 }
 
+namespace {
+
+// The demo's directory: --data-dir, or a temporary one (returned in `temporary` to remove at the end).
+std::filesystem::path demo_directory(const Options& opt, std::optional<std::filesystem::path>& temporary) {
+  if (!opt.data_dir.empty()) {
+    auto dir = std::filesystem::absolute(opt.data_dir);
+    fs::create_directories_durable(dir);
+    return dir;
+  }
+  std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-demo-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw Error("cannot create a temporary directory for the demo");
+  temporary = tmpl;
+  return tmpl;
+}
+
+// The demo's batch part: the first schedule's sources, processing, the objects, the catalog, queries.
+// Returns whether every run succeeded.
+bool demo_batch(daemon::Runtime& runtime, const config::Pipeline& pipeline) {
+  const auto& schedule = pipeline.schedules.at(0);
+  std::cout << "Triggering schedule " << schedule.name << " (" << schedule.expression << " "
+            << schedule.timezone << ") -> sources";
+  for (const auto& t : schedule.targets) std::cout << ' ' << t;
+  std::cout << "\n";
+  auto runs = runtime.trigger(schedule.name);
+  print_summaries(runs);
+  std::cout << "\nProcessing the ObjectCreated events of what landed:\n";
+  auto processed = runtime.process_pending();
+  print_summaries(processed);
+
+  const std::string bucket = pipeline.buckets.at(0);
+  std::cout << "\nObjects in s3://" << bucket << "/:\n";
+  auto listing = runtime.objects().list(bucket, {});
+  for (const auto& o : listing.objects) {
+    std::cout << "  " << std::left << std::setw(72) << o.key << std::right << std::setw(9) << o.size
+              << " bytes  etag " << o.etag << '\n';
+  }
+  auto show = [&](const std::string& prefix, int max_lines) {
+    for (const auto& o : listing.objects) {
+      if (o.key.rfind(prefix, 0) != 0) continue;
+      std::cout << "\nFirst lines of " << o.key << ":\n";
+      std::istringstream lines(runtime.objects().get(bucket, o.key));
+      std::string line;
+      for (int i = 0; i < max_lines && std::getline(lines, line); ++i) std::cout << "  " << line << '\n';
+      return;
+    }
+  };
+  show("raw/users/", 12);
+  show("processed/users/", 4);
+  return all_succeeded(runs) && all_succeeded(processed);
+}
+
+// The demo's catalog and two queries (one over a partitioned table).
+void demo_queries(daemon::Runtime& runtime, const config::Pipeline& pipeline) {
+  std::cout << "\nCatalog (the crawler ran after each processed object): database " << pipeline.query.database
+            << "\n";
+  for (const auto& t : runtime.catalog().tables(pipeline.query.database)) {
+    std::string keys;
+    for (const auto& k : t.partition_keys) keys += (keys.empty() ? "" : ",") + k;
+    std::cout << "  " << std::left << std::setw(10) << t.name << std::setw(9)
+              << catalog::classification(t.format) << std::setw(4) << t.columns.size() << "columns  "
+              << (keys.empty() ? "" : "partitioned by " + keys + "  ") << t.location() << std::right << '\n';
+  }
+  const std::string sql = "SELECT id, name, email, address_city, company_catchphrase FROM " +
+                          pipeline.query.database + ".users ORDER BY id";
+  std::cout << "\nsluice query \"" << sql << "\"\n";
+  auto result = runtime.query(sql);
+  print_table(result.columns, result.rows);
+  std::cout << "(" << result.row_count << " rows, " << result.bytes_scanned << " bytes scanned; saved as "
+            << result.output << ")\n";
+  auto partitioned = runtime.query("SELECT dt, count(*) AS comments FROM comments GROUP BY dt");
+  std::cout << "\nsluice query \"SELECT dt, count(*) AS comments FROM comments GROUP BY dt\"\n";
+  print_table(partitioned.columns, partitioned.rows);
+}
+
+// The near-real-time path: random users into the stream, delivered, processed, catalogued, queried.
+void demo_streaming(daemon::Runtime& runtime, const config::Pipeline& pipeline) {
+  if (!pipeline.find_source("random-users") || pipeline.deliveries.empty()) return;
+  std::cout << "\nNear-real-time: source random-users -> stream GETrandomUserAPI -> delivery -> "
+               "raw/random_users/ -> processor -> catalog\n";
+  print_summaries(runtime.trigger("random-users"));
+  const uint64_t delivered = runtime.deliver(now_ms(), true);  // the demo does not wait out the buffer
+  std::cout << "delivered " << delivered << " records from the stream\n";
+  print_summaries(runtime.process_pending());
+  const std::string nrt =
+      "SELECT name_first, name_last, location_country, email FROM random_users ORDER BY email";
+  std::cout << "\nsluice query \"" << nrt << "\"\n";
+  auto random = runtime.query(nrt);
+  print_table(random.columns, random.rows);
+}
+
+}  // namespace
+
 int cmd_demo(const Options& opt) {
   fixture::FixtureApi api(fixture::embedded_jsonplaceholder_db());
   api.start();
   const std::string base = "http://127.0.0.1:" + std::to_string(api.port());
-
-  std::filesystem::path dir;
   std::optional<std::filesystem::path> temporary;
-  if (opt.data_dir.empty()) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-demo-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw Error("cannot create a temporary directory for the demo");
-    dir = tmpl;
-    temporary = dir;
-  } else {
-    dir = std::filesystem::absolute(opt.data_dir);
-    fs::create_directories_durable(dir);
-  }
+  const std::filesystem::path dir = demo_directory(opt, temporary);
 
   // The example pipeline, pointed at the loopback stand-in for jsonplaceholder.typicode.com.
   std::string yaml(embedded_example_pipeline());
   for (const std::string real : {"https://jsonplaceholder.typicode.com", "https://randomuser.me"}) {
-    for (size_t at = yaml.find(real); at != std::string::npos; at = yaml.find(real, at)) {
+    for (size_t at = yaml.find(real); at != std::string::npos; at = yaml.find(real, at))
       yaml.replace(at, real.size(), base);
-    }
   }
   const auto file = dir / "pipeline.yaml";
   fs::write_file_atomic(file, yaml);
@@ -309,77 +399,12 @@ int cmd_demo(const Options& opt) {
             << "  fixture API (stands in for https://jsonplaceholder.typicode.com): " << base << "\n"
             << "  pipeline: " << file.string() << " (examples/jsonplaceholder/pipeline.yaml)\n"
             << "  data directory: " << pipeline.data_dir.string() << "\n\n";
-
-  int status = 0;
+  bool ok = true;
   {
     daemon::Runtime runtime(pipeline);
-    const auto& schedule = pipeline.schedules.at(0);
-    std::cout << "Triggering schedule " << schedule.name << " (" << schedule.expression << " "
-              << schedule.timezone << ") -> sources";
-    for (const auto& t : schedule.targets) std::cout << ' ' << t;
-    std::cout << "\n";
-    auto runs = runtime.trigger(schedule.name);
-    print_summaries(runs);
-    if (!all_succeeded(runs)) status = 1;
-    std::cout << "\nProcessing the ObjectCreated events of what landed:\n";
-    auto processed = runtime.process_pending();
-    print_summaries(processed);
-    if (!all_succeeded(processed)) status = 1;
-
-    std::cout << "\nObjects in s3://" << pipeline.buckets.at(0) << "/:\n";
-    auto listing = runtime.objects().list(pipeline.buckets.at(0), {});
-    for (const auto& o : listing.objects) {
-      std::cout << "  " << std::left << std::setw(72) << o.key << std::right << std::setw(9) << o.size
-                << " bytes  etag " << o.etag << '\n';
-    }
-    auto show = [&](const std::string& prefix, int max_lines) {
-      for (const auto& o : listing.objects) {
-        if (o.key.rfind(prefix, 0) != 0) continue;
-        std::cout << "\nFirst lines of " << o.key << ":\n";
-        std::istringstream lines(runtime.objects().get(pipeline.buckets.at(0), o.key));
-        std::string line;
-        for (int i = 0; i < max_lines && std::getline(lines, line); ++i) std::cout << "  " << line << '\n';
-        return;
-      }
-    };
-    show("raw/users/", 12);
-    show("processed/users/", 4);
-
-    std::cout << "\nCatalog (the crawler ran after each processed object): database "
-              << pipeline.query.database << "\n";
-    for (const auto& t : runtime.catalog().tables(pipeline.query.database)) {
-      std::string keys;
-      for (const auto& k : t.partition_keys) keys += (keys.empty() ? "" : ",") + k;
-      std::cout << "  " << std::left << std::setw(10) << t.name << std::setw(9)
-                << catalog::classification(t.format) << std::setw(4) << t.columns.size() << "columns  "
-                << (keys.empty() ? "" : "partitioned by " + keys + "  ") << t.location() << std::right
-                << '\n';
-    }
-    const std::string sql = "SELECT id, name, email, address_city, company_catchphrase FROM " +
-                            pipeline.query.database + ".users ORDER BY id";
-    std::cout << "\nsluice query \"" << sql << "\"\n";
-    auto result = runtime.query(sql);
-    print_table(result.columns, result.rows);
-    std::cout << "(" << result.rows.size() << " rows, " << result.bytes_scanned << " bytes scanned; saved as "
-              << result.output << ")\n";
-    auto partitioned = runtime.query("SELECT dt, count(*) AS comments FROM comments GROUP BY dt");
-    std::cout << "\nsluice query \"SELECT dt, count(*) AS comments FROM comments GROUP BY dt\"\n";
-    print_table(partitioned.columns, partitioned.rows);
-
-    // The near-real-time path: random users into the stream, delivered, processed, catalogued.
-    if (pipeline.find_source("random-users") && !pipeline.deliveries.empty()) {
-      std::cout << "\nNear-real-time: source random-users -> stream GETrandomUserAPI -> delivery -> "
-                   "raw/random_users/ -> processor -> catalog\n";
-      print_summaries(runtime.trigger("random-users"));
-      const uint64_t delivered = runtime.deliver(now_ms(), true);  // the demo does not wait out the buffer
-      std::cout << "delivered " << delivered << " records from the stream\n";
-      print_summaries(runtime.process_pending());
-      const std::string nrt =
-          "SELECT name_first, name_last, location_country, email FROM random_users ORDER BY email";
-      std::cout << "\nsluice query \"" << nrt << "\"\n";
-      auto random = runtime.query(nrt);
-      print_table(random.columns, random.rows);
-    }
+    ok = demo_batch(runtime, pipeline);
+    demo_queries(runtime, pipeline);
+    demo_streaming(runtime, pipeline);
   }
   std::cout << "\nRun history (sluice runs --data-dir " << pipeline.data_dir.string() << "):\n";
   Options runs_opt = opt;
@@ -393,7 +418,7 @@ int cmd_demo(const Options& opt) {
     std::cout << "\n(demo data removed; pass --data-dir DIR to keep it)\n";
   }
   api.stop();
-  return status;
+  return ok ? 0 : 1;
 }
 
 }  // namespace sluice::cli
@@ -690,6 +715,41 @@ extract::HttpReply call_daemon(extract::HttpClient& client, const extract::HttpG
 
 }  // namespace
 
+namespace {
+
+// A sequence number belongs to one shard: that shard starts at it, and every other shard at the
+// arrival time of its record, so that a multi-shard tail --from SEQ prints what came from then on.
+// Positions that are not sequence numbers (trim_horizon, latest, a time) are left as they are.
+void start_other_shards_at_its_time(extract::HttpClient& client, const std::string& base, const Options& opt,
+                                    const std::vector<std::pair<std::string, std::string>>& auth,
+                                    std::map<std::string, std::string>& positions) {
+  const std::string from = opt.from;
+  std::string sequence = from.rfind("at:", 0) == 0      ? from.substr(3)
+                         : from.rfind("after:", 0) == 0 ? from.substr(6)
+                                                        : from;
+  if (sequence.empty() || !std::all_of(sequence.begin(), sequence.end(),
+                                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+    return;
+  for (const auto& [shard, position] : positions) {
+    extract::HttpGet request;
+    request.headers = auth;
+    request.url = extract::append_query(base + "/v1/streams/" + extract::url_encode(opt.name) + "/records",
+                                        "shard", shard);
+    request.url =
+        extract::append_query(extract::append_query(request.url, "from", "at:" + sequence), "limit", "1");
+    auto reply = call_daemon(client, request, base);
+    if (reply.status != 200) continue;  // not this shard's sequence number
+    const auto records = nlohmann::json::parse(reply.body)["records"];
+    if (records.empty()) return;
+    const std::string arrival = records[0]["arrival"];
+    for (auto& [other, other_from] : positions)
+      if (other != shard) other_from = arrival;
+    return;
+  }
+}
+
+}  // namespace
+
 int cmd_put(const Options& opt) {
   const std::string base = daemon_url(opt);
   std::string url = base + "/v1/streams/" + extract::url_encode(opt.name) + "/records";
@@ -701,6 +761,7 @@ int cmd_put(const Options& opt) {
   uint64_t sent = 0, line_number = 0;
   std::string batch;
   size_t in_batch = 0;
+  ingest::BatchPlanner planner;  // Kinesis's request limits: 500 records, 5 MiB
   auto flush = [&] {
     if (in_batch == 0) return;
     for (int attempt = 1;; ++attempt) {
@@ -729,12 +790,13 @@ int cmd_put(const Options& opt) {
     sent += in_batch;
     batch.clear();
     in_batch = 0;
+    planner.clear();
   };
   for (std::string line; std::getline(std::cin, line);) {
     ++line_number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    // Kinesis's request limits: 500 records, 5 MiB.
-    if (in_batch == 500 || batch.size() + line.size() + 1 > (5u << 20)) flush();
+    if (planner.full_before(line.size() + 1)) flush();
+    planner.add(line.size() + 1);
     batch += line;
     batch += '\n';
     ++in_batch;
@@ -764,6 +826,7 @@ int cmd_tail(const Options& opt) {
                  : "trim_horizon";
     positions[shard["shard_id"]] = from;
   }
+  if (positions.size() > 1) start_other_shards_at_its_time(client, base, opt, auth, positions);
   while (true) {
     bool caught_up = true;
     for (auto& [shard, from] : positions) {

@@ -27,6 +27,7 @@ struct Options {
 };
 
 int cmd_validate(const Options& opt);
+int cmd_schema(const Options& opt);
 int cmd_run(const Options& opt);
 int cmd_trigger(const Options& opt);
 int cmd_reprocess(const Options& opt);

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "common/error.h"
@@ -18,33 +20,30 @@ std::string default_pipeline() {
   return env ? env : "pipeline.yaml";
 }
 
-}  // namespace
+// The sub-commands, each with the function that runs it.
+using Commands = std::vector<std::pair<CLI::App*, int (*)(const sluice::cli::Options&)>>;
 
-int main(int argc, char** argv) {
-  spdlog::set_default_logger(spdlog::stderr_color_mt("sluice"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  if (const char* level = std::getenv("SLUICE_LOG")) spdlog::set_level(spdlog::level::from_str(level));
-
-  CLI::App app{"sluice — a self-hosted data pipeline: schedule, extract, store, process, query"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "sluice 0.1.0");
-
-  sluice::cli::Options opt;
-  opt.pipeline = default_pipeline();
-
+// The pipeline and daemon commands: validate, schema, run, trigger, reprocess, runs, demo, fixture.
+void add_pipeline_commands(CLI::App& app, sluice::cli::Options& opt, Commands& commands) {
   auto* validate = app.add_subcommand("validate", "Check a pipeline file and report every problem");
   validate->add_option("PIPELINE", opt.pipeline, "Pipeline file")->required();
+  commands.emplace_back(validate, sluice::cli::cmd_validate);
+
+  auto* schema = app.add_subcommand("schema", "Print the JSON Schema of the pipeline file");
+  commands.emplace_back(schema, sluice::cli::cmd_schema);
 
   auto* run = app.add_subcommand("run", "Run the daemon: scheduler and HTTP API, until SIGINT/SIGTERM");
   run->add_option("PIPELINE", opt.pipeline, "Pipeline file")->required();
   run->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
   run->add_option("--listen", opt.listen, "HOST:PORT for the HTTP API (overrides server: in the file)");
+  commands.emplace_back(run, sluice::cli::cmd_run);
 
   auto* trigger = app.add_subcommand("trigger", "Run a schedule's targets, one source or one crawler now");
   trigger->add_option("NAME", opt.name, "Schedule, source or crawler name")->required();
   trigger->add_option("-p,--pipeline", opt.pipeline,
                       "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
   trigger->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
+  commands.emplace_back(trigger, sluice::cli::cmd_trigger);
 
   auto* reprocess = app.add_subcommand(
       "reprocess", "Process a processor's quarantined inputs again (all, or those with the given keys)");
@@ -54,6 +53,7 @@ int main(int argc, char** argv) {
   reprocess->add_option("-p,--pipeline", opt.pipeline,
                         "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
   reprocess->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
+  commands.emplace_back(reprocess, sluice::cli::cmd_reprocess);
 
   auto* runs = app.add_subcommand("runs", "Show the run history");
   runs->add_option("-p,--pipeline", opt.pipeline,
@@ -61,17 +61,23 @@ int main(int argc, char** argv) {
   runs->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
   runs->add_option("--limit", opt.limit, "How many runs, newest first")->check(CLI::Range(1, 100000));
   runs->add_option("--format", opt.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  commands.emplace_back(runs, sluice::cli::cmd_runs);
 
   auto* demo =
       app.add_subcommand("demo", "Offline demo: a loopback JSONPlaceholder, the example pipeline, a run");
   demo->add_option("--data-dir", opt.data_dir, "Keep the demo's data here instead of a temporary directory");
+  commands.emplace_back(demo, sluice::cli::cmd_demo);
 
   auto* fixture = app.add_subcommand(
       "fixture",
       "Serve the loopback stand-in for jsonplaceholder.typicode.com and randomuser.me (tests, demos)");
   fixture->add_option("--port", opt.port, "Port on 127.0.0.1 (0: any free port, printed on stdout)")
       ->check(CLI::Range(0, 65535));
+  commands.emplace_back(fixture, sluice::cli::cmd_fixture);
+}
 
+// The Athena and Glue side: query, queries, catalog.
+void add_query_commands(CLI::App& app, sluice::cli::Options& opt, Commands& commands) {
   auto* query = app.add_subcommand("query", "Run one read-only SQL query over the catalog (Athena)");
   query->add_option("SQL", opt.sql, "The SELECT to run")->required();
   query->add_option("-p,--pipeline", opt.pipeline,
@@ -81,6 +87,7 @@ int main(int argc, char** argv) {
                     "Database of unqualified table names (default: query.database)");
   query->add_option("--format", opt.format, "table, csv (Athena's) or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
+  commands.emplace_back(query, sluice::cli::cmd_query);
 
   auto* queries = app.add_subcommand("queries", "Show the query history");
   queries->add_option("-p,--pipeline", opt.pipeline,
@@ -88,6 +95,7 @@ int main(int argc, char** argv) {
   queries->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
   queries->add_option("--limit", opt.limit, "How many queries, newest first")->check(CLI::Range(1, 100000));
   queries->add_option("--format", opt.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  commands.emplace_back(queries, sluice::cli::cmd_queries);
 
   auto* catalog = app.add_subcommand(
       "catalog", "Show the Data Catalog: databases | tables [DB] | describe DB.TABLE | partitions DB.TABLE");
@@ -98,7 +106,11 @@ int main(int argc, char** argv) {
                       "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
   catalog->add_option("--data-dir", opt.data_dir, "Data directory (overrides data_dir: in the file)");
   catalog->add_option("--format", opt.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  commands.emplace_back(catalog, sluice::cli::cmd_catalog);
+}
 
+// The Kinesis side, through the running daemon: put, tail.
+void add_stream_commands(CLI::App& app, sluice::cli::Options& opt, Commands& commands) {
   auto* put = app.add_subcommand("put", "Send NDJSON records from stdin to a stream of the running daemon");
   put->add_option("STREAM", opt.name, "Stream name")->required();
   put->add_option("-p,--pipeline", opt.pipeline, "Pipeline file (default $SLUICE_PIPELINE or pipeline.yaml)");
@@ -106,6 +118,7 @@ int main(int argc, char** argv) {
   put->add_option("--partition-key", opt.partition_key, "One partition key for every record");
   put->add_option("--partition-key-field", opt.partition_key_field,
                   "Take each record's partition key from this dotted field (default: the record's MD5)");
+  commands.emplace_back(put, sluice::cli::cmd_put);
 
   auto* tail =
       app.add_subcommand("tail", "Print a stream's records (data, one per line) from the running daemon");
@@ -118,6 +131,25 @@ int main(int argc, char** argv) {
   tail->add_flag("-f,--follow", opt.follow, "Keep printing new records until interrupted");
   tail->add_option("--consumer", opt.consumer,
                    "A named consumer: start after its checkpoints, and checkpoint what was printed");
+  commands.emplace_back(tail, sluice::cli::cmd_tail);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sluice"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  if (const char* level = std::getenv("SLUICE_LOG")) spdlog::set_level(spdlog::level::from_str(level));
+
+  CLI::App app{"sluice — a self-hosted data pipeline: schedule, extract, store, process, query"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "sluice 0.1.0");
+  sluice::cli::Options opt;
+  opt.pipeline = default_pipeline();
+  Commands commands;
+  add_pipeline_commands(app, opt, commands);
+  add_query_commands(app, opt, commands);
+  add_stream_commands(app, opt, commands);
 
   try {
     app.parse(argc, argv);
@@ -126,18 +158,8 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*validate) return sluice::cli::cmd_validate(opt);
-    if (*run) return sluice::cli::cmd_run(opt);
-    if (*trigger) return sluice::cli::cmd_trigger(opt);
-    if (*reprocess) return sluice::cli::cmd_reprocess(opt);
-    if (*runs) return sluice::cli::cmd_runs(opt);
-    if (*demo) return sluice::cli::cmd_demo(opt);
-    if (*fixture) return sluice::cli::cmd_fixture(opt);
-    if (*query) return sluice::cli::cmd_query(opt);
-    if (*queries) return sluice::cli::cmd_queries(opt);
-    if (*catalog) return sluice::cli::cmd_catalog(opt);
-    if (*put) return sluice::cli::cmd_put(opt);
-    if (*tail) return sluice::cli::cmd_tail(opt);
+    for (const auto& [command, run] : commands)
+      if (*command) return run(opt);
   } catch (const sluice::config::ConfigError& e) {
     std::cerr << e.what() << '\n';
     return 1;

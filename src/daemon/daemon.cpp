@@ -28,8 +28,9 @@ nlohmann::json loop_json(const LoopStatus& s) {
 
 }  // namespace
 
-Daemon::Daemon(config::Pipeline pipeline)
-    : started_(now_ms()), runtime_(std::make_unique<Runtime>(std::move(pipeline), Ownership::kDaemon)) {
+Daemon::Daemon(config::Pipeline pipeline, std::optional<Backends> backends)
+    : started_(now_ms()),
+      runtime_(std::make_unique<Runtime>(std::move(pipeline), Ownership::kDaemon, std::move(backends))) {
   scheduler_ = std::make_unique<SchedulerLoop>(*runtime_);
   scheduling_ = std::make_unique<BackgroundLoop>(
       "scheduler", [this] { return scheduler_->step(); }, std::chrono::seconds(5));

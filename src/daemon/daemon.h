@@ -21,7 +21,8 @@ class Daemon {
  public:
   // Opens the data directory as its owner (throws Error when another process owns it) and starts the
   // HTTP API (throws Error when the address cannot be used). No loop runs before start().
-  explicit Daemon(config::Pipeline pipeline);
+  // `backends` replaces the ones the pipeline file asks for (tests).
+  explicit Daemon(config::Pipeline pipeline, std::optional<Backends> backends = std::nullopt);
   ~Daemon();  // stop()s
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;

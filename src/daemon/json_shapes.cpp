@@ -26,8 +26,9 @@ nlohmann::json run_to_json(const metastore::RunRecord& r) {
 }
 
 nlohmann::json summary_to_json(const RunSummary& r) {
-  return {{"run_id", r.run_id}, {"source", r.source}, {"status", r.status}, {"records", r.records},
-          {"bytes", r.bytes},   {"object", r.object}, {"error", r.error}};
+  return {{"run_id", r.run_id},   {"source", r.name}, {"status", std::string(metastore::to_string(r.status))},
+          {"records", r.records}, {"bytes", r.bytes}, {"object", r.object},
+          {"error", r.error}};
 }
 
 nlohmann::json query_result_to_json(const query::QueryResult& r) {

@@ -28,7 +28,11 @@ server::HttpResponse run_query(Runtime& runtime, const server::RouteRequest& r) 
   if (!body->is_object() || !body->contains("sql") || !(*body)["sql"].is_string())
     return error_response(400, "expected " + expected);
   query::RunOptions options;
-  if (body->contains("database") && (*body)["database"].is_string()) options.database = (*body)["database"];
+  if (body->contains("database")) {
+    if (!(*body)["database"].is_string())
+      return error_response(400, "database must be a string; expected " + expected);
+    options.database = (*body)["database"];
+  }
   if (body->contains("max_rows")) {
     const auto& n = (*body)["max_rows"];
     if (!n.is_number_unsigned() || n.get<uint64_t>() > 10000)

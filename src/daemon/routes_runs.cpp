@@ -31,7 +31,7 @@ void add_run_routes(server::RouteGroup& native, Runtime& runtime, std::function<
     bool ok = true;
     for (const auto& run : runtime.trigger(name)) {
       out.push_back(summary_to_json(run));
-      ok = ok && run.status == "succeeded";
+      ok = ok && run.status == metastore::RunStatus::kSucceeded;
     }
     return json_response(ok ? 200 : 502, {{"runs", out}});
   });

@@ -9,11 +9,16 @@
 namespace sluice::daemon {
 namespace {
 
-// The stream a route names; nullptr after setting `missing` to the 404.
-stream::Stream* find_stream(Runtime& runtime, const std::string& name, server::HttpResponse& missing) {
-  if (runtime.pipeline().find_stream(name)) return &runtime.stream(name);
-  missing = error_response(404, "no stream named \"" + name + "\"");
-  return nullptr;
+// The stream a route names — declared or created at run time, kept alive while the request uses it
+// even if it is deleted meanwhile; nullptr after setting `missing` to the 404.
+std::shared_ptr<stream::Stream> find_stream(Runtime& runtime, const std::string& name,
+                                            server::HttpResponse& missing) {
+  try {
+    return runtime.streams().share(name);
+  } catch (const stream::StreamNotFound&) {
+    missing = error_response(404, "no stream named \"" + name + "\"");
+    return nullptr;
+  }
 }
 
 // POST /v1/streams/{stream}/records: one JSON record, a JSON array of records, or NDJSON, with
@@ -21,7 +26,8 @@ stream::Stream* find_stream(Runtime& runtime, const std::string& name, server::H
 server::HttpResponse put_records(Runtime& runtime, const server::RouteRequest& r) {
   const std::string& name = r.param("stream");
   server::HttpResponse missing;
-  if (!find_stream(runtime, name, missing)) return missing;
+  auto target = find_stream(runtime, name, missing);
+  if (!target) return missing;
   ingest::KeyOptions keys;
   if (auto it = r.http.headers.find("X-Partition-Key"); it != r.http.headers.end())
     keys.partition_key = it->second;
@@ -36,9 +42,11 @@ server::HttpResponse put_records(Runtime& runtime, const server::RouteRequest& r
   }
   try {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& result : runtime.put_records(name, records))
+    for (const auto& result : target->put(records))
       out.push_back({{"shard_id", result.shard_id}, {"sequence_number", result.sequence_number}});
     return json_response(200, {{"stream", name}, {"failed_record_count", 0}, {"records", out}});
+  } catch (const stream::StreamNotFound& e) {
+    return error_response(404, e.what());  // deleted while the request ran
   } catch (const stream::Throttled& e) {
     auto response = error_response(503, std::string(e.what()) + "; retry later");
     response.headers["Retry-After"] = "1";
@@ -64,7 +72,7 @@ std::optional<stream::StartingPosition> starting_position(const std::string& fro
 server::HttpResponse get_records(Runtime& runtime, const server::RouteRequest& r) {
   const std::string& name = r.param("stream");
   server::HttpResponse bad;
-  stream::Stream* s = find_stream(runtime, name, bad);
+  auto s = find_stream(runtime, name, bad);
   if (!s) return bad;
   const auto shards = s->describe().shards;
   std::string shard;
@@ -119,7 +127,7 @@ server::HttpResponse get_records(Runtime& runtime, const server::RouteRequest& r
 server::HttpResponse show_checkpoints(Runtime& runtime, const server::RouteRequest& r) {
   const std::string &name = r.param("stream"), &consumer = r.param("consumer");
   server::HttpResponse bad;
-  stream::Stream* s = find_stream(runtime, name, bad);
+  auto s = find_stream(runtime, name, bad);
   if (!s) return bad;
   nlohmann::json out = nlohmann::json::object();
   for (const auto& shard : s->describe().shards) {
@@ -134,7 +142,7 @@ server::HttpResponse show_checkpoints(Runtime& runtime, const server::RouteReque
 server::HttpResponse save_checkpoint(Runtime& runtime, const server::RouteRequest& r) {
   const std::string &name = r.param("stream"), &consumer = r.param("consumer");
   server::HttpResponse bad;
-  stream::Stream* s = find_stream(runtime, name, bad);
+  auto s = find_stream(runtime, name, bad);
   if (!s) return bad;
   if (consumer.size() > 128) return error_response(400, "a consumer name has 1 to 128 characters");
   const std::string expected = "{\"shard_id\": \"shardId-...\", \"sequence_number\": \"...\"}";
@@ -163,7 +171,7 @@ server::HttpResponse save_checkpoint(Runtime& runtime, const server::RouteReques
 void add_stream_routes(server::RouteGroup& native, Runtime& runtime) {
   native.route("GET", "/v1/streams/{stream}", [&runtime](const server::RouteRequest& r) {
     server::HttpResponse missing;
-    stream::Stream* s = find_stream(runtime, r.param("stream"), missing);
+    auto s = find_stream(runtime, r.param("stream"), missing);
     return s ? json_response(200, stream_to_json(*s)) : missing;
   });
   native.route("POST", "/v1/streams/{stream}/records",

@@ -17,12 +17,12 @@
 #include "common/fs.h"
 #include "delivery/metastore_progress.h"
 #include "extract/extractor.h"
+#include "ingest/ingest.h"
 #include "metastore/event_queue.h"
 #include "metastore/metastore.h"
 #include "metastore/run_log.h"
 #include "metastore/schedule_state.h"
 #include "process/processor.h"
-#include "storage/local_object_store.h"
 
 namespace sluice::daemon {
 
@@ -65,22 +65,22 @@ class OwnerLock {
 }  // namespace
 
 struct Runtime::Parts {
-  Parts(const config::Pipeline& pipeline, Ownership ownership)
+  Parts(const config::Pipeline& pipeline, Ownership ownership, const Backends& backends)
       : lock(pipeline.data_dir / "daemon.lock", ownership),
         db(pipeline.data_dir / "metastore.db"),
         runs(db),
         schedules(db),
         events(db),
-        objects(pipeline.data_dir / "objects", pipeline.buckets, &events, lock.owned()),
+        objects(backends.object_store(pipeline, &events, lock.owned())),
         catalog(db),
         queries(db),
-        engine(pipeline.query, catalog, objects, queries),
+        engine(pipeline.query, catalog, *objects, queries),
         delivery_progress(db),
         checkpoints(db) {
     if (!lock.owned()) return;
-    streams = std::make_unique<stream::StreamStore>(pipeline.data_dir / "streams", pipeline.streams);
+    streams = backends.streams(pipeline);
     for (const auto& config : pipeline.deliveries)
-      deliveries.push_back(std::make_unique<delivery::Delivery>(config, streams->get(config.stream), objects,
+      deliveries.push_back(std::make_unique<delivery::Delivery>(config, streams->get(config.stream), *objects,
                                                                 delivery_progress));
   }
 
@@ -89,7 +89,7 @@ struct Runtime::Parts {
   metastore::RunLog runs;
   metastore::ScheduleState schedules;
   metastore::EventQueue events;
-  storage::LocalObjectStore objects;
+  std::unique_ptr<storage::ObjectStore> objects;  // the back-end chosen by backends_for()
   catalog::MetastoreCatalog catalog;
   query::QueryLog queries;
   query::QueryEngine engine;
@@ -107,8 +107,8 @@ RunSummary finish_run(Runtime::Parts& parts, int64_t run_id, const std::string& 
   parts.runs.finish(run_id, outcome);
   RunSummary summary;
   summary.run_id = run_id;
-  summary.source = name;
-  summary.status = std::string(metastore::to_string(outcome.status));
+  summary.name = name;
+  summary.status = outcome.status;
   summary.records = outcome.records;
   summary.bytes = outcome.bytes;
   summary.object = outcome.object;
@@ -132,19 +132,20 @@ metastore::RunOutcome crawl_outcome(const catalog::CrawlerConfig& config,
 
 }  // namespace
 
-Runtime::Runtime(config::Pipeline pipeline, Ownership ownership) : pipeline_(std::move(pipeline)) {
+Runtime::Runtime(config::Pipeline pipeline, Ownership ownership, std::optional<Backends> backends)
+    : pipeline_(std::move(pipeline)) {
   fs::create_directories_durable(pipeline_.data_dir);
   // Large sorts and joins of queries spill here, each query into its own folder.
   if (pipeline_.query.temp_directory.empty())
     pipeline_.query.temp_directory = (pipeline_.data_dir / "tmp" / "query").string();
-  parts_ = std::make_unique<Parts>(pipeline_, ownership);
+  parts_ = std::make_unique<Parts>(pipeline_, ownership, backends ? *backends : backends_for(pipeline_));
   owner_ = parts_->lock.owned();
   if (owner_) parts_->interrupted = parts_->runs.mark_unfinished_interrupted();
 }
 
 Runtime::~Runtime() = default;
 
-storage::ObjectStore& Runtime::objects() { return parts_->objects; }
+storage::ObjectStore& Runtime::objects() { return *parts_->objects; }
 catalog::Catalog& Runtime::catalog() { return parts_->catalog; }
 
 query::QueryResult Runtime::query(std::string_view sql, const std::string& database) {
@@ -168,13 +169,15 @@ std::optional<query::QueryRecord> Runtime::query_record(const std::string& id) {
   return parts_->queries.get(id);
 }
 
-stream::Stream& Runtime::stream(std::string_view name) {
+stream::StreamStore& Runtime::streams() {
   if (!parts_->streams) {
     throw Error("the streams of " + pipeline_.data_dir.string() +
                 " are served by the process that owns it (the daemon)");
   }
-  return parts_->streams->get(name);
+  return *parts_->streams;
 }
+
+stream::Stream& Runtime::stream(std::string_view name) { return streams().get(name); }
 
 std::vector<stream::PutResult> Runtime::put_records(std::string_view name,
                                                     std::span<const stream::PutRecord> records) {
@@ -183,30 +186,9 @@ std::vector<stream::PutResult> Runtime::put_records(std::string_view name,
 
 void Runtime::put_json(const std::string& name, const std::string& body) {
   // A source's records into a stream: each element of an array (or the one document) is a record,
-  // keyed by its MD5 so that records spread over the shards; 500 per put, as Kinesis's PutRecords.
-  simdjson::dom::parser parser;
-  simdjson::padded_string padded(body);
-  simdjson::dom::element root;
-  if (auto error = parser.parse(padded).get(root))
-    throw Error(std::string("not JSON: ") + simdjson::error_message(error));
-  std::vector<stream::PutRecord> batch;
-  auto add = [&](simdjson::dom::element element) {
-    stream::PutRecord record;
-    record.data = simdjson::minify(element);
-    record.partition_key = storage::md5_hex(record.data);
-    batch.push_back(std::move(record));
-    if (batch.size() == 500) {
-      put_records(name, batch);
-      batch.clear();
-    }
-  };
-  simdjson::dom::array array;
-  if (!root.get_array().get(array)) {
-    for (simdjson::dom::element element : array) add(element);
-  } else {
-    add(root);
-  }
-  if (!batch.empty()) put_records(name, batch);
+  // keyed by its MD5 so that records spread over the shards, in PutRecords-sized batches.
+  ingest::put_json_values(body, {},
+                          [&](std::span<const stream::PutRecord> batch) { put_records(name, batch); });
 }
 
 stream::CheckpointStore& Runtime::checkpoints() { return parts_->checkpoints; }
@@ -260,7 +242,7 @@ RunSummary Runtime::extract_source(int64_t run_id, const extract::SourceConfig& 
       return std::string(value);
     };
     ctx.to_stream = [this](const std::string& name, const std::string& body) { put_json(name, body); };
-    extract::ExtractResult result = extract::run_extract(source, ctx, parts_->objects);
+    extract::ExtractResult result = extract::run_extract(source, ctx, *parts_->objects);
     outcome.status = metastore::RunStatus::kSucceeded;
     outcome.records = result.records;
     outcome.bytes = result.bytes;
@@ -276,11 +258,12 @@ RunSummary Runtime::extract_source(int64_t run_id, const extract::SourceConfig& 
     outcome.error = e.what();
   }
   RunSummary summary = finish_run(*parts_, run_id, source.name, outcome);
-  if (summary.status == "succeeded") {
+  if (summary.status == metastore::RunStatus::kSucceeded) {
     spdlog::info("run {} source {}: {} records, {} bytes -> {}", run_id, source.name, summary.records,
                  summary.bytes, summary.object);
   } else {
-    spdlog::warn("run {} source {}: {}: {}", run_id, source.name, summary.status, summary.error);
+    spdlog::warn("run {} source {}: {}: {}", run_id, source.name, metastore::to_string(summary.status),
+                 summary.error);
   }
   return summary;
 }
@@ -327,7 +310,7 @@ RunSummary Runtime::execute_target(int64_t run_id, const std::string& name, Time
 RunSummary Runtime::execute_crawl(int64_t run_id, const catalog::CrawlerConfig& config) {
   metastore::RunOutcome outcome;
   try {
-    catalog::Crawler crawler(config, parts_->objects, parts_->catalog);
+    catalog::Crawler crawler(config, *parts_->objects, parts_->catalog);
     auto report = crawler.crawl();
     outcome = crawl_outcome(config, report);
     spdlog::info(
@@ -418,13 +401,13 @@ void Runtime::quarantine(const process::ProcessorConfig& processor, const storag
                          const std::string& body, const std::string& reason) {
   // The input and the reason, side by side under the error prefix; other objects flow on.
   const std::string quarantined = processor.error_prefix + event.key;
-  parts_->objects.put(processor.output_bucket, quarantined, body);
+  parts_->objects->put(processor.output_bucket, quarantined, body);
   nlohmann::json why = {{"processor", processor.name},
                         {"input", "s3://" + event.bucket + "/" + event.key},
                         {"error", reason},
                         {"time", format_iso8601_utc(now_ms())},
                         {"etag", event.etag}};
-  parts_->objects.put(processor.output_bucket, quarantined + ".error.json", why.dump(2) + "\n");
+  parts_->objects->put(processor.output_bucket, quarantined + ".error.json", why.dump(2) + "\n");
 }
 
 RunSummary Runtime::process_event(const process::ProcessorConfig& processor,
@@ -435,20 +418,20 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor,
   metastore::RunOutcome outcome;
   const std::string input = "s3://" + event.bucket + "/" + event.key;
   try {
-    const std::string body = parts_->objects.get(event.bucket, event.key);
+    const std::string body = parts_->objects->get(event.bucket, event.key);
     try {
       auto out = process::transform(processor, body, event.key, pipeline_.data_dir / "tmp");
       const std::string key = process::output_key(processor, event.key, event.time);
-      parts_->objects.put(processor.output_bucket, key, out.bytes);
+      parts_->objects->put(processor.output_bucket, key, out.bytes);
       outcome.status = metastore::RunStatus::kSucceeded;
       outcome.records = out.records;
       outcome.bytes = out.bytes.size();
       outcome.object = "s3://" + processor.output_bucket + "/" + key;
       // A reprocessed input leaves quarantine: its copy and reason go once its output is in place.
       const std::string quarantined = processor.error_prefix + event.key;
-      if (parts_->objects.head(processor.output_bucket, quarantined)) {
-        parts_->objects.remove(processor.output_bucket, quarantined + ".error.json");
-        parts_->objects.remove(processor.output_bucket, quarantined);
+      if (parts_->objects->head(processor.output_bucket, quarantined)) {
+        parts_->objects->remove(processor.output_bucket, quarantined + ".error.json");
+        parts_->objects->remove(processor.output_bucket, quarantined);
       }
       parts_->events.ack(consumer, queued.id);
     } catch (const process::ProcessError& e) {
@@ -472,7 +455,7 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor,
     postpone(consumer, std::span(&queued, 1), delay, e.what());
   }
   RunSummary summary = finish_run(*parts_, run_id, processor.name, outcome);
-  if (summary.status == "succeeded") {
+  if (summary.status == metastore::RunStatus::kSucceeded) {
     spdlog::info("run {} processor {}: {} -> {} ({} records)", run_id, processor.name, input, summary.object,
                  summary.records);
   } else {
@@ -550,7 +533,7 @@ std::vector<RunSummary> Runtime::crawl_changes() {
   for (const auto& config : pipeline_.crawlers) {
     if (!config.on_change) continue;
     const std::string consumer = consumer_of(config);
-    catalog::Crawler crawler(config, parts_->objects, parts_->catalog);
+    catalog::Crawler crawler(config, *parts_->objects, parts_->catalog);
     while (!cancelled_.load()) {
       auto claimed = parts_->events.claim(consumer, 256, kProcessLease);
       if (claimed.empty()) break;

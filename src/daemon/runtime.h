@@ -14,16 +14,18 @@
 
 #include "common/time.h"
 #include "config/pipeline.h"
+#include "daemon/backends.h"
 #include "metastore/event_queue.h"
+#include "metastore/run_log.h"
 #include "query/engine.h"
 #include "query/query_log.h"
 #include "stream/stream.h"
+#include "stream/stream_store.h"
 
 namespace sluice::storage {
 class ObjectStore;
 }
 namespace sluice::metastore {
-struct RunRecord;
 struct QueuedEvent;
 struct FailedEvent;
 }  // namespace sluice::metastore
@@ -36,8 +38,8 @@ namespace sluice::daemon {
 // What one run of a source did, as shown by `sluice runs` and the trigger/demo commands.
 struct RunSummary {
   int64_t run_id = 0;
-  std::string source;
-  std::string status;  // succeeded | failed | interrupted
+  std::string name;  // the source, processor or crawler
+  metastore::RunStatus status = metastore::RunStatus::kRunning;
   uint64_t records = 0;
   uint64_t bytes = 0;
   std::string object;  // s3://bucket/key when an object was written
@@ -58,7 +60,9 @@ class Runtime {
   // Opens (creating when needed) the data directory of `pipeline`. The owner recovers the object
   // store and event queue, and marks runs that a killed process left 'running' as interrupted (they
   // are retried by retry_interrupted()).
-  explicit Runtime(config::Pipeline pipeline, Ownership ownership = Ownership::kIfFree);
+  // `backends` replaces the ones the pipeline file asks for (backends_for) — for tests.
+  explicit Runtime(config::Pipeline pipeline, Ownership ownership = Ownership::kIfFree,
+                   std::optional<Backends> backends = std::nullopt);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -88,7 +92,9 @@ class Runtime {
   // delivery::Delivery::poll) and returns how many records went into objects.
   std::vector<stream::PutResult> put_records(std::string_view stream,
                                              std::span<const stream::PutRecord> records);
-  stream::Stream& stream(std::string_view name);
+  stream::Stream& stream(std::string_view name);  // throws StreamNotFound
+  // Every stream of the data directory: declared, and created at run time (create/remove/share).
+  stream::StreamStore& streams();
   uint64_t deliver(TimePoint now = now_ms(), bool force = false);
   // Named consumers' checkpoints (the last sequence number a consumer has processed, per shard).
   stream::CheckpointStore& checkpoints();

@@ -10,6 +10,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "config/destination.h"
 #include "query/planner.h"
 #include "storage/object_store.h"
 
@@ -166,16 +167,6 @@ size_t parse_csv_row(std::string_view data, size_t pos, std::vector<std::optiona
                   std::to_string(base + i));
     ++i;
   }
-}
-
-// "s3://bucket/key" into its parts; nullopt for anything else.
-std::optional<std::pair<std::string, std::string>> split_s3_url(std::string_view url) {
-  constexpr std::string_view kScheme = "s3://";
-  if (url.substr(0, kScheme.size()) != kScheme) return std::nullopt;
-  url.remove_prefix(kScheme.size());
-  const size_t slash = url.find('/');
-  if (slash == std::string_view::npos || slash == 0 || slash + 1 == url.size()) return std::nullopt;
-  return std::make_pair(std::string(url.substr(0, slash)), std::string(url.substr(slash + 1)));
 }
 
 // Raised inside a run when its watchdog or a cancel call has stopped it; the run's stop reason, not
@@ -631,10 +622,10 @@ QueryPage QueryEngine::read_results(const std::string& query_id, const std::stri
   if (!record) throw Error("no query with id " + query_id);
   if (record->state != "SUCCEEDED")
     throw Error("query " + query_id + " is " + record->state + ": only a SUCCEEDED query has results");
-  const auto location = split_s3_url(record->output);
+  const auto location = config::parse_s3_object(record->output);
   if (!location)
     throw Error("query " + query_id + " has no saved result (query.output_location was not set)");
-  CsvObjectReader reader(objects_, location->first, location->second);
+  CsvObjectReader reader(objects_, location->bucket, location->key);
   QueryPage page;
   page.query_id = query_id;
   std::vector<std::optional<std::string>> row;
@@ -644,7 +635,7 @@ QueryPage QueryEngine::read_results(const std::string& query_id, const std::stri
     const auto offset = token_offset(next_token);
     // A token is the offset of a row's first byte: past the header, after a '\n', inside the object.
     const std::string around = offset && *offset >= reader.position()
-                                   ? objects_.get_range(location->first, location->second, *offset - 1, 2)
+                                   ? objects_.get_range(location->bucket, location->key, *offset - 1, 2)
                                    : std::string();
     if (around.size() != 2 || around[0] != '\n')
       throw Error("invalid next token \"" + next_token.substr(0, 64) + "\" for query " + query_id);

@@ -155,6 +155,76 @@ int weekday_of(const date::year_month_day& ymd) {
   return static_cast<int>(date::weekday{sys_days{ymd}}.c_encoding()) + 1;
 }
 
+// rate(value unit): value a positive integer; singular unit exactly when value is 1.
+std::chrono::milliseconds parse_rate(std::string_view body, const std::string& expr) {
+  std::vector<Token> parts;
+  for (const Token& t : split(body, 5, ' '))
+    if (!t.text.empty()) parts.push_back(t);
+  if (parts.size() != 2) fail(5, expr, nullptr, "expected rate(value unit), e.g. rate(5 minutes)");
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(parts[0].text.data(), parts[0].text.data() + parts[0].text.size(), value);
+  if (ec != std::errc() || end != parts[0].text.data() + parts[0].text.size() || value < 1 ||
+      value > 1'000'000) {
+    fail(parts[0].offset, expr, nullptr,
+         "rate value \"" + std::string(parts[0].text) + "\" must be a positive integer");
+  }
+  const std::string unit(parts[1].text);
+  int64_t unit_ms = 0;
+  bool plural = false;
+  if (unit == "minute" || unit == "minutes")
+    unit_ms = 60'000, plural = unit.back() == 's';
+  else if (unit == "hour" || unit == "hours")
+    unit_ms = 3'600'000, plural = unit.back() == 's';
+  else if (unit == "day" || unit == "days")
+    unit_ms = 86'400'000, plural = unit.back() == 's';
+  else
+    fail(parts[1].offset, expr, nullptr, "rate unit \"" + unit + "\" must be minute(s), hour(s) or day(s)");
+  if (value == 1 && plural)
+    fail(parts[1].offset, expr, nullptr,
+         "a rate of 1 takes a singular unit (\"" + unit.substr(0, unit.size() - 1) + "\")");
+  if (value > 1 && !plural)
+    fail(parts[1].offset, expr, nullptr, "a rate above 1 takes a plural unit (\"" + unit + "s\")");
+  return std::chrono::milliseconds(value * unit_ms);
+}
+
+// Day-of-month other than '?': L, LW, NW (15W) or a list.
+void parse_day_of_month(const Token& dom, const std::string& expr, detail::Cron& c) {
+  const std::string d = upper(dom.text);
+  if (d == "L") {
+    c.last_day = true;
+  } else if (d == "LW") {
+    c.last_weekday = true;
+  } else if (d.size() > 1 && d.back() == 'W') {
+    c.nearest_weekday = parse_value({dom.text.substr(0, dom.text.size() - 1), dom.offset}, kDayOfMonth, expr);
+  } else if (d.find_first_of("LW") != std::string::npos) {
+    fail(dom.offset, expr, &kDayOfMonth,
+         "\"" + std::string(dom.text) + "\": L, LW and NW (e.g. 15W) stand alone");
+  } else {
+    parse_list(dom, kDayOfMonth, expr, c.days, 0);
+  }
+}
+
+// Day-of-week other than '?': L (Saturday), x#n, xL or a list.
+void parse_day_of_week(const Token& dow, const std::string& expr, detail::Cron& c) {
+  const std::string w = upper(dow.text);
+  const size_t hash = w.find('#');
+  if (w == "L") {
+    c.weekdays.set(7);  // L alone in day-of-week is Saturday, the last day of the week
+  } else if (hash != std::string::npos) {
+    c.nth_weekday = parse_value({dow.text.substr(0, hash), dow.offset}, kDayOfWeek, expr);
+    const std::string_view n = dow.text.substr(hash + 1);
+    if (n.size() != 1 || n[0] < '1' || n[0] > '5') {
+      fail(dow.offset + hash + 1, expr, &kDayOfWeek,
+           "in x#n, n must be 1 to 5, got \"" + std::string(n) + "\"");
+    }
+    c.nth = n[0] - '0';
+  } else if (w.size() > 1 && w.back() == 'L') {
+    c.last_of_weekday = parse_value({dow.text.substr(0, dow.text.size() - 1), dow.offset}, kDayOfWeek, expr);
+  } else {
+    parse_list(dow, kDayOfWeek, expr, c.weekdays, 0);
+  }
+}
+
 }  // namespace
 
 std::optional<CatchUp> parse_catch_up(std::string_view text) {
@@ -183,36 +253,7 @@ ScheduleExpression ScheduleExpression::parse(std::string_view text, std::string_
   const std::string_view body = text.substr(5, text.size() - 6);
 
   if (is_rate) {
-    // rate(value unit): value a positive integer; singular unit exactly when value is 1.
-    std::vector<Token> parts;
-    for (const Token& t : split(body, 5, ' '))
-      if (!t.text.empty()) parts.push_back(t);
-    if (parts.size() != 2) fail(5, expr, nullptr, "expected rate(value unit), e.g. rate(5 minutes)");
-    int64_t value = 0;
-    auto [end, ec] =
-        std::from_chars(parts[0].text.data(), parts[0].text.data() + parts[0].text.size(), value);
-    if (ec != std::errc() || end != parts[0].text.data() + parts[0].text.size() || value < 1 ||
-        value > 1'000'000) {
-      fail(parts[0].offset, expr, nullptr,
-           "rate value \"" + std::string(parts[0].text) + "\" must be a positive integer");
-    }
-    const std::string unit(parts[1].text);
-    int64_t unit_ms = 0;
-    bool plural = false;
-    if (unit == "minute" || unit == "minutes")
-      unit_ms = 60'000, plural = unit.back() == 's';
-    else if (unit == "hour" || unit == "hours")
-      unit_ms = 3'600'000, plural = unit.back() == 's';
-    else if (unit == "day" || unit == "days")
-      unit_ms = 86'400'000, plural = unit.back() == 's';
-    else
-      fail(parts[1].offset, expr, nullptr, "rate unit \"" + unit + "\" must be minute(s), hour(s) or day(s)");
-    if (value == 1 && plural)
-      fail(parts[1].offset, expr, nullptr,
-           "a rate of 1 takes a singular unit (\"" + unit.substr(0, unit.size() - 1) + "\")");
-    if (value > 1 && !plural)
-      fail(parts[1].offset, expr, nullptr, "a rate above 1 takes a plural unit (\"" + unit + "s\")");
-    e.rate_period_ = milliseconds(value * unit_ms);
+    e.rate_period_ = parse_rate(body, expr);
     return e;
   }
 
@@ -224,7 +265,7 @@ ScheduleExpression ScheduleExpression::parse(std::string_view text, std::string_
          "expected 6 fields (minutes hours day-of-month month day-of-week year), got " +
              std::to_string(fields.size()));
   }
-  Cron& c = e.cron_;
+  detail::Cron& c = e.cron_;
   parse_list(fields[0], kMinutes, expr, c.minutes, 0);
   parse_list(fields[1], kHours, expr, c.hours, 0);
   parse_list(fields[3], kMonth, expr, c.months, 0);
@@ -239,47 +280,13 @@ ScheduleExpression ScheduleExpression::parse(std::string_view text, std::string_
          c.any_day ? "day-of-month and day-of-week cannot both be '?'; give one of them a value"
                    : "one of day-of-month and day-of-week must be '?' (EventBridge does not combine them)");
   }
-  if (!c.any_day) {
-    const std::string d = upper(dom.text);
-    if (d == "L") {
-      c.last_day = true;
-    } else if (d == "LW") {
-      c.last_weekday = true;
-    } else if (d.size() > 1 && d.back() == 'W') {
-      c.nearest_weekday =
-          parse_value({dom.text.substr(0, dom.text.size() - 1), dom.offset}, kDayOfMonth, expr);
-    } else if (d.find_first_of("LW") != std::string::npos) {
-      fail(dom.offset, expr, &kDayOfMonth,
-           "\"" + std::string(dom.text) + "\": L, LW and NW (e.g. 15W) stand alone");
-    } else {
-      parse_list(dom, kDayOfMonth, expr, c.days, 0);
-    }
-  }
-  if (!c.any_weekday) {
-    const std::string w = upper(dow.text);
-    const size_t hash = w.find('#');
-    if (w == "L") {
-      c.weekdays.set(7);  // L alone in day-of-week is Saturday, the last day of the week
-    } else if (hash != std::string::npos) {
-      c.nth_weekday = parse_value({dow.text.substr(0, hash), dow.offset}, kDayOfWeek, expr);
-      const std::string_view n = dow.text.substr(hash + 1);
-      if (n.size() != 1 || n[0] < '1' || n[0] > '5') {
-        fail(dow.offset + hash + 1, expr, &kDayOfWeek,
-             "in x#n, n must be 1 to 5, got \"" + std::string(n) + "\"");
-      }
-      c.nth = n[0] - '0';
-    } else if (w.size() > 1 && w.back() == 'L') {
-      c.last_of_weekday =
-          parse_value({dow.text.substr(0, dow.text.size() - 1), dow.offset}, kDayOfWeek, expr);
-    } else {
-      parse_list(dow, kDayOfWeek, expr, c.weekdays, 0);
-    }
-  }
+  if (!c.any_day) parse_day_of_month(dom, expr, c);
+  if (!c.any_weekday) parse_day_of_week(dow, expr, c);
   return e;
 }
 
 bool ScheduleExpression::day_matches(int year, unsigned month, unsigned day) const {
-  const Cron& c = cron_;
+  const detail::Cron& c = cron_;
   const date::year_month_day ymd{date::year{year}, date::month{month}, date::day{day}};
   const unsigned last = last_day_of(year, month);
   if (!c.any_day) {
@@ -304,7 +311,7 @@ bool ScheduleExpression::day_matches(int year, unsigned month, unsigned day) con
 }
 
 std::optional<TimePoint> ScheduleExpression::next_cron_after(TimePoint t) const {
-  const Cron& c = cron_;
+  const detail::Cron& c = cron_;
   // Start from the local calendar day of `t` (minus one, so a repeated hour of the previous local
   // day is not skipped) and walk forward; the first candidate instant after `t` is the answer,
   // because the DST mapping below keeps candidates in non-decreasing order.

@@ -40,6 +40,26 @@ class ScheduleError : public Error {
   size_t column_;
 };
 
+namespace detail {
+// Parsed cron fields. Day-of-month and day-of-week: exactly one is "any" ('?').
+struct Cron {
+  std::bitset<60> minutes;
+  std::bitset<24> hours;
+  std::bitset<32> days;       // 1..31
+  bool any_day = false;       // '?' in day-of-month
+  bool last_day = false;      // L
+  bool last_weekday = false;  // LW
+  int nearest_weekday = 0;    // NW: the weekday nearest to day N (0: unused)
+  std::bitset<13> months;     // 1..12
+  std::bitset<8> weekdays;    // 1..7, 1 = Sunday
+  bool any_weekday = false;   // '?' in day-of-week
+  int last_of_weekday = 0;    // xL: last x-day of the month (0: unused)
+  int nth_weekday = 0;        // x#n: x ...
+  int nth = 0;                // ... and n
+  std::bitset<230> years;     // 1970..2199
+};
+}  // namespace detail
+
 class ScheduleExpression {
  public:
   // Throws ScheduleError for a malformed expression or an unknown zone (column 0 for the zone).
@@ -58,31 +78,13 @@ class ScheduleExpression {
  private:
   ScheduleExpression() = default;
 
-  // Parsed cron fields. Day-of-month and day-of-week: exactly one is "any" ('?').
-  struct Cron {
-    std::bitset<60> minutes;
-    std::bitset<24> hours;
-    std::bitset<32> days;       // 1..31
-    bool any_day = false;       // '?' in day-of-month
-    bool last_day = false;      // L
-    bool last_weekday = false;  // LW
-    int nearest_weekday = 0;    // NW: the weekday nearest to day N (0: unused)
-    std::bitset<13> months;     // 1..12
-    std::bitset<8> weekdays;    // 1..7, 1 = Sunday
-    bool any_weekday = false;   // '?' in day-of-week
-    int last_of_weekday = 0;    // xL: last x-day of the month (0: unused)
-    int nth_weekday = 0;        // x#n: x ...
-    int nth = 0;                // ... and n
-    std::bitset<230> years;     // 1970..2199
-  };
-
   bool day_matches(int year, unsigned month, unsigned day) const;
   std::optional<TimePoint> next_cron_after(TimePoint t) const;
 
   std::string text_;
   std::string zone_name_ = "UTC";
   const date::time_zone* zone_ = nullptr;
-  Cron cron_;
+  detail::Cron cron_;
   std::chrono::milliseconds rate_period_{0};
   TimePoint anchor_{};
 };

@@ -312,9 +312,3 @@ class InMemoryCheckpointStore : public CheckpointStore {
 };
 
 }  // namespace sluice::stream
-
-// Until every caller includes what it uses: code that included this header for the local stream, its
-// sequence numbers or the store of a data directory still finds them here. (Neither header needs
-// anything of this one below this point, so any order of inclusion works.)
-#include "stream/local_stream.h"  // IWYU pragma: export
-#include "stream/stream_store.h"  // IWYU pragma: export

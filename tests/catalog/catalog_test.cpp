@@ -13,6 +13,7 @@
 #include "metastore/metastore.h"
 #include "sql/duckdb.h"
 #include "storage/local_object_store.h"
+#include "tests/catalog/column_names.h"
 #include "tests/common/expect_error.h"
 #include "tests/common/temp_dir.h"
 
@@ -21,17 +22,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::vector<std::string> names(const std::vector<Column>& columns) {
-  std::vector<std::string> out;
-  for (const auto& c : columns) out.push_back(c.name);
-  return out;
-}
-std::vector<std::string> types(const std::vector<Column>& columns) {
-  std::vector<std::string> out;
-  for (const auto& c : columns) out.push_back(glue_type(c.type));
-  return out;
-}
 
 TEST(CatalogSchema, InfersGlueTypesFromJsonInSourceOrder) {
   const auto columns = infer_json(

@@ -12,6 +12,7 @@
 #include "metastore/event_queue.h"
 #include "metastore/metastore.h"
 #include "sql/duckdb.h"
+#include "tests/catalog/column_names.h"
 #include "tests/common/memory_object_store.h"
 #include "tests/common/temp_dir.h"
 
@@ -20,17 +21,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::vector<std::string> names(const std::vector<Column>& columns) {
-  std::vector<std::string> out;
-  for (const auto& c : columns) out.push_back(c.name);
-  return out;
-}
-std::vector<std::string> types(const std::vector<Column>& columns) {
-  std::vector<std::string> out;
-  for (const auto& c : columns) out.push_back(glue_type(c.type));
-  return out;
-}
 
 // The bytes of a Parquet file holding what `select` gives, written by DuckDB outside any store.
 std::string parquet_bytes(const std::filesystem::path& scratch, const std::string& select) {

@@ -337,6 +337,10 @@ TEST_F(HttpSurface, AQueryRunsInTheDatabaseItNamesOrElseInTheDefault) {
   EXPECT_EQ(parse(bounded)["truncated"], true);
   EXPECT_EQ(http_request("POST", url(port, "/v1/query"), R"({"sql": "SELECT 1", "max_rows": 10001})").status,
             400);
+  // A database that is not a name is refused, not silently replaced by the default.
+  auto not_a_name = http_request("POST", url(port, "/v1/query"), R"({"sql": "SELECT 1", "database": 5})");
+  EXPECT_EQ(not_a_name.status, 400);
+  EXPECT_THAT(not_a_name.body, HasSubstr("database must be a string"));
 }
 
 // ---- the bearer token ---------------------------------------------------------------------------

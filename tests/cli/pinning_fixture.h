@@ -15,37 +15,6 @@
 
 namespace sluice::cli_testing {
 
-// One request with any method and extra headers ("Name: value"); the status is 0 when the connection
-// failed. The response head is kept whole, for the headers a test looks for.
-inline HttpResult http_request(const std::string& method, const std::string& url,
-                               const std::string& body = "", const std::vector<std::string>& headers = {},
-                               long timeout_ms = 60'000) {
-  HttpResult result;
-  CURL* curl = curl_easy_init();
-  curl_slist* list = nullptr;
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method != "GET" && method != "HEAD" && method != "DELETE") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-  auto append = +[](char* data, size_t size, size_t n, void* out) {
-    static_cast<std::string*>(out)->append(data, size * n);
-    return size * n;
-  };
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, append);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  return result;
-}
-
 // A TCP port on 127.0.0.1 that was free a moment ago (for pipelines that must name their port).
 inline int free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -339,7 +339,7 @@ TEST_F(Pinning, TailStartsAtASequenceNumberOrATime) {
 // The README offers `--from ...|SEQ|...` with no such limit. What the other shards should start from
 // is for the fix to decide; this test asks only that the command succeeds and starts SEQ's own shard
 // at SEQ. Enable it with the fix.
-TEST_F(Pinning, DISABLED_TailFromASequenceNumberWorksOnAStreamOfSeveralShards) {
+TEST_F(Pinning, TailFromASequenceNumberWorksOnAStreamOfSeveralShards) {
   write_yaml(quiet_pipeline(base(), "streams:\n  events: {shards: 2, min_free_disk: 0}\n"));
   auto daemon = start_daemon();
   const int port = daemon_port(*daemon);

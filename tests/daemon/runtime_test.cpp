@@ -18,6 +18,7 @@
 #include "metastore/metastore.h"
 #include "metastore/run_log.h"
 #include "storage/object_store.h"
+#include "stream/local_stream.h"
 #include "stream/stream.h"
 #include "tests/common/small_filesystem.h"
 #include "tests/common/temp_dir.h"
@@ -63,7 +64,7 @@ TEST_F(DaemonRuntime, ManualTriggerWritesOneObjectPerSourceAndRecordsRuns) {
   Runtime rt(pipeline());
   auto runs = rt.trigger("every-minute");
   ASSERT_EQ(runs.size(), 2u);
-  for (const auto& r : runs) EXPECT_EQ(r.status, "succeeded") << r.error;
+  for (const auto& r : runs) EXPECT_EQ(r.status, metastore::RunStatus::kSucceeded) << r.error;
   EXPECT_EQ(runs[0].records, 10u);
   EXPECT_EQ(runs[1].records, 100u);
   EXPECT_THAT(runs[0].object, HasSubstr("s3://raw/raw/users/users_"));
@@ -152,7 +153,7 @@ TEST_F(DaemonRuntime, CancelledRunIsInterruptedThenRetriedOnceWithTheSameKey) {
     stopper.join();
     EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);  // not the 20 s of the fault
     ASSERT_EQ(runs.size(), 1u);                                  // posts never started
-    EXPECT_EQ(runs[0].status, "interrupted");
+    EXPECT_EQ(runs[0].status, metastore::RunStatus::kInterrupted);
     auto history = rt.recent_runs(10);
     ASSERT_EQ(history.size(), 2u);
     for (const auto& r : history) EXPECT_EQ(metastore::to_string(r.status), "interrupted");
@@ -162,7 +163,7 @@ TEST_F(DaemonRuntime, CancelledRunIsInterruptedThenRetriedOnceWithTheSameKey) {
     Runtime rt(pipeline());
     auto retried = rt.retry_interrupted();
     ASSERT_EQ(retried.size(), 2u);
-    for (const auto& r : retried) EXPECT_EQ(r.status, "succeeded") << r.error;
+    for (const auto& r : retried) EXPECT_EQ(r.status, metastore::RunStatus::kSucceeded) << r.error;
     EXPECT_THAT(retried[0].object, HasSubstr("2026-11-24T10-00-00"));  // the slot's time, not now
     EXPECT_TRUE(rt.retry_interrupted().empty());                       // once only
   }
@@ -178,7 +179,7 @@ TEST_F(DaemonRuntime, FailedRunRecordsTheErrorAndWritesNothing) {
   Runtime rt(pipeline());
   auto runs = rt.trigger("users");
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].status, "failed");
+  EXPECT_EQ(runs[0].status, metastore::RunStatus::kFailed);
   EXPECT_THAT(runs[0].error, HasSubstr("404"));
   EXPECT_TRUE(objects(rt, "raw/users/").empty());
   EXPECT_THAT(rt.recent_runs(1).at(0).error, HasSubstr("404"));
@@ -213,7 +214,7 @@ TEST_F(DaemonProcessing, ProcessesWhatLandsAndQuarantinesBadInput) {
   rt.trigger("every-minute");  // users and posts land; only users has a processor
   auto processed = rt.process_pending();
   ASSERT_EQ(processed.size(), 1u);
-  EXPECT_EQ(processed[0].status, "succeeded") << processed[0].error;
+  EXPECT_EQ(processed[0].status, metastore::RunStatus::kSucceeded) << processed[0].error;
   EXPECT_EQ(processed[0].records, 4u);
   EXPECT_THAT(processed[0].object, HasSubstr("s3://raw/processed/users/processed_users_"));
   EXPECT_TRUE(rt.process_pending().empty());  // each event once
@@ -222,9 +223,9 @@ TEST_F(DaemonProcessing, ProcessesWhatLandsAndQuarantinesBadInput) {
   rt.objects().put("raw", "raw/users/good.json", "[{\"id\": 2, \"address\": {\"city\": \"x\"}}]");
   auto next = rt.process_pending();
   ASSERT_EQ(next.size(), 2u);
-  EXPECT_EQ(next[0].status, "failed");
+  EXPECT_EQ(next[0].status, metastore::RunStatus::kFailed);
   EXPECT_THAT(next[0].error, HasSubstr("s3://raw/raw/users/broken.json"));
-  EXPECT_EQ(next[1].status, "succeeded");  // the bad one did not stop the good one
+  EXPECT_EQ(next[1].status, metastore::RunStatus::kSucceeded);  // the bad one did not stop the good one
   EXPECT_EQ(rt.objects().get("raw", "errors/users/raw/users/broken.json"), "[{\"id\": 1}, {\"id\": ");
   auto reason =
       nlohmann::json::parse(rt.objects().get("raw", "errors/users/raw/users/broken.json.error.json"));
@@ -259,7 +260,7 @@ processors:
   scratch.fill(0);
   auto failed = rt.process_pending();
   ASSERT_EQ(failed.size(), 1u);
-  EXPECT_EQ(failed[0].status, "failed");
+  EXPECT_EQ(failed[0].status, metastore::RunStatus::kFailed);
   EXPECT_THAT(failed[0].error, HasSubstr("will be retried in 1 s"));
   EXPECT_THAT(failed[0].error, HasSubstr("No space left on device"));
   EXPECT_FALSE(rt.objects().head("raw", "errors/users/raw/users/many.json")) << "good input was quarantined";
@@ -270,7 +271,7 @@ processors:
   std::this_thread::sleep_for(1100ms);
   auto retried = rt.process_pending();
   ASSERT_EQ(retried.size(), 1u);
-  EXPECT_EQ(retried[0].status, "succeeded") << retried[0].error;
+  EXPECT_EQ(retried[0].status, metastore::RunStatus::kSucceeded) << retried[0].error;
   EXPECT_EQ(retried[0].records, 2000u);
   EXPECT_TRUE(rt.objects().head("raw", "processed/users/many.parquet"));
 }
@@ -285,7 +286,7 @@ TEST_F(DaemonRuntime, ASourceRunTheDiskFailedIsRetriedWithTheSameSlot) {
   scratch.fill(0);
   const auto slot = at(10, 0, 0);
   auto run = rt.run_source("posts", "schedule", slot, "every-minute");
-  EXPECT_EQ(run.status, "interrupted");
+  EXPECT_EQ(run.status, metastore::RunStatus::kInterrupted);
   EXPECT_THAT(run.error, HasSubstr("will be retried"));
   EXPECT_TRUE(rt.has_pending_retries());
   EXPECT_TRUE(objects(rt, "raw/posts/").empty());
@@ -293,7 +294,7 @@ TEST_F(DaemonRuntime, ASourceRunTheDiskFailedIsRetriedWithTheSameSlot) {
   scratch.release();
   auto retried = rt.retry_interrupted();
   ASSERT_EQ(retried.size(), 1u);
-  EXPECT_EQ(retried[0].status, "succeeded") << retried[0].error;
+  EXPECT_EQ(retried[0].status, metastore::RunStatus::kSucceeded) << retried[0].error;
   EXPECT_THAT(retried[0].object, HasSubstr("posts_2026-11-24T10-00-00"));  // the slot's key
   EXPECT_FALSE(rt.has_pending_retries());
 }
@@ -366,11 +367,11 @@ class DaemonCatalog : public DaemonRuntime {
 
 TEST_F(DaemonCatalog, OriginalBatchPipelineEndToEnd) {
   Runtime rt(with_catalog());
-  ASSERT_EQ(rt.trigger("users").at(0).status, "succeeded");
+  ASSERT_EQ(rt.trigger("users").at(0).status, metastore::RunStatus::kSucceeded);
   auto runs = rt.process_pending();  // process, then the on_change crawl
   ASSERT_EQ(runs.size(), 2u);
-  EXPECT_EQ(runs[1].source, "lake");
-  EXPECT_EQ(runs[1].status, "succeeded") << runs[1].error;
+  EXPECT_EQ(runs[1].name, "lake");
+  EXPECT_EQ(runs[1].status, metastore::RunStatus::kSucceeded) << runs[1].error;
 
   auto result = rt.query("SELECT * FROM my_glue_database.users ORDER BY id");
   EXPECT_THAT(result.columns, ::testing::ElementsAre("id", "name", "username", "email", "address_street",
@@ -432,7 +433,7 @@ TEST_F(DaemonCatalog, TriggeringACrawlerCataloguesWhatIsThereAndQueriesStayReadO
   rt.objects().put("raw", "processed/manual/x.json", "{\"a\": 1}\n");
   auto runs = rt.trigger("lake");
   ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs[0].status, "succeeded") << runs[0].error;
+  EXPECT_EQ(runs[0].status, metastore::RunStatus::kSucceeded) << runs[0].error;
   EXPECT_EQ(runs[0].records, 1u);
   EXPECT_TRUE(rt.catalog().table("my_glue_database", "manual").has_value());
   EXPECT_EQ(*rt.query("SELECT a FROM manual").rows[0][0], "1");

@@ -295,6 +295,13 @@ Match find_route(const detail::RouterState& state, const HttpRequest& head) {
     }
   }
   for (const RouteGroup::Impl* group : state.group_impls) {
+    if (group->options.claims && group->options.claims(head)) {
+      match.group = group;
+      match_path(*group, head, path, match);
+      return match;
+    }
+  }
+  for (const RouteGroup::Impl* group : state.group_impls) {
     const auto& impl = *group;
     if (impl.options.path_prefix.empty() || !under_prefix(path, impl.prefix)) continue;
     if (!match.group || impl.prefix.size() > match.group->prefix.size()) match.group = &impl;
@@ -390,7 +397,7 @@ RouteGroup& RouteGroup::route(std::string_view method, std::string_view pattern,
     throw std::invalid_argument("route " + std::string(pattern) + ": \"" + std::string(method) +
                                 "\" is not a method");
   auto segments = parse_pattern(pattern);
-  if (group.host_suffix.empty()) {
+  if (group.host_suffix.empty() && !group.claims) {
     if (group.path_prefix.empty())
       refuse_pattern(pattern, "group \"" + group.name +
                                   "\" claims no path (it has neither path_prefix nor host_suffix)");
@@ -480,6 +487,8 @@ RouteGroup& Router::group(GroupOptions options) {
     refuse("path_prefix \"" + prefix + "\" must start with '/' and not end with one (but for \"/\")");
   if (!options.host_suffix.empty() && !is_name(options.host_param))
     refuse("a host_suffix needs a host_param (letters, digits and '_')");
+  if (!options.host_suffix.empty() && options.claims)
+    refuse("a group claims by host_suffix or by a claims function, not both");
   for (const auto& group : impl_->state.groups) {
     const GroupOptions& other = group->options();
     if (!prefix.empty() && other.path_prefix == prefix)

@@ -9,7 +9,10 @@
 //      method and path.
 //   2. Host: a group with a host_suffix claims requests whose Host is "LABEL.<host_suffix>[:port]"
 //      (S3's virtual-hosted style); LABEL becomes the route parameter named host_param.
-//   3. Path: the group whose path_prefix is the longest that the path lies under ("/v1" claims /v1
+//   3. Predicate: a group with a `claims` function (and no host_suffix) claims the requests it returns
+//      true for, in the order groups were added (S3 path-style: a SigV4 credential scope naming s3);
+//      its route patterns then match the whole path.
+//   4. Path: the group whose path_prefix is the longest that the path lies under ("/v1" claims /v1
 //      and /v1/..., never /v10); "/" claims every path.
 //   No group: 404 {"error": "no such endpoint: METHOD PATH"}.
 //
@@ -103,7 +106,10 @@ struct GroupOptions {
   std::string path_prefix;  // "/v1": claims /v1 and everything under /v1/; "/": every path; "": none
   std::string host_suffix;  // "localhost": claims Host "LABEL.localhost[:port]"; "": none
   std::string host_param;   // the parameter LABEL becomes ("bucket"); required with host_suffix
-  ErrorShaper errors;       // null: native_json_errors()
+  // Claims the requests (their heads) it returns true for; see the top of this file. Must be quick,
+  // thread-safe and never throw. Null: none. Not with host_suffix.
+  std::function<bool(const HttpRequest& head)> claims;
+  ErrorShaper errors;                                  // null: native_json_errors()
   std::shared_ptr<const Authenticator> authenticator;  // null: requests are not authenticated
 };
 

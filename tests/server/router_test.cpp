@@ -173,6 +173,20 @@ TEST(RouterPrecedence, TheLongestPathPrefixChoosesTheGroup) {
   EXPECT_EQ(router.serve(make("GET", "/v1/ui")).status, 404);
 }
 
+TEST(RouterPrecedence, AClaimsPredicateTakesItsRequestsBeforeThePathGroups) {
+  Router router;
+  router.group({.name = "native", .path_prefix = "/"}).route("GET", "/{any...}", says("native"));
+  auto signed_for_s3 = [](const HttpRequest& head) { return head.headers.count("X-Service") > 0; };
+  router.group({.name = "s3-path", .claims = signed_for_s3}).route("GET", "/{bucket}/{key...}", says("s3"));
+  EXPECT_EQ(body_of(router, "GET", "/b/k/x"), "native any=b/k/x|b/k/x");
+  EXPECT_EQ(router.serve(make("GET", "/b/k/x", {{"X-Service", "s3"}})).body, "s3 bucket=b|b key=k/x|k/x");
+  // The claiming group answers its own 404 for a path none of its routes match.
+  EXPECT_EQ(router.serve(make("GET", "/", {{"X-Service", "s3"}})).status, 404);
+  EXPECT_THROW(
+      router.group({.name = "both", .host_suffix = "localhost", .host_param = "b", .claims = signed_for_s3}),
+      std::invalid_argument);
+}
+
 // ---- 404 and 405 ----
 
 TEST(RouterErrors, AnUnknownPathIs404AndAnotherMethodIs405WithAllow) {

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "config/keys.h"
 #include "config/reader.h"
@@ -16,6 +18,26 @@ inline constexpr int kDefaultPort = 9870;
 inline constexpr int kMaxConnectionsLimit = 100'000;
 inline constexpr int kMaxHandlerThreads = 256;
 inline constexpr std::chrono::milliseconds kMaxServerTimeout = std::chrono::hours(1);
+
+inline constexpr std::string_view kDefaultAwsRegion = "us-east-1";
+// AWS access key ids: 1..128 of A-Z a-z 0-9 _ (IAM issues 16..128 of them, AKIA...).
+inline constexpr std::string_view kAccessKeyIdPattern = "^[A-Za-z0-9_]{1,128}$";
+// Region names: us-east-1, eu-central-2, ...
+inline constexpr std::string_view kRegionPattern = "^[a-z0-9-]{1,64}$";
+
+// One AWS access key the AWS APIs accept (server.aws.credentials[]): its id, and the environment
+// variable holding its secret (never the secret itself in the file).
+struct AwsCredentialConfig {
+  std::string access_key_id;
+  std::string secret_env;
+};
+
+// server.aws: what SigV4 requests to the AWS APIs are verified against.
+struct AwsServerConfig {
+  std::string region = std::string(kDefaultAwsRegion);  // credential scopes must name it
+  // Empty: requests are accepted unsigned or signed with any key (loopback only).
+  std::vector<AwsCredentialConfig> credentials;
+};
 
 struct ServerConfig {
   std::string host =
@@ -32,6 +54,7 @@ struct ServerConfig {
   std::chrono::milliseconds body_timeout = server::HttpServerOptions{}.body_timeout;
   std::chrono::milliseconds idle_timeout = server::HttpServerOptions{}.idle_timeout;
   std::chrono::milliseconds write_timeout = server::HttpServerOptions{}.write_timeout;
+  AwsServerConfig aws;  // SigV4 keys of the AWS APIs
 };
 
 // The keys of the server: section.

@@ -15,6 +15,7 @@
 #include "catalog/metastore_catalog.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "delivery/delivery_streams.h"
 #include "delivery/metastore_progress.h"
 #include "extract/extractor.h"
 #include "ingest/ingest.h"
@@ -79,9 +80,8 @@ struct Runtime::Parts {
         checkpoints(db) {
     if (!lock.owned()) return;
     streams = backends.streams(pipeline);
-    for (const auto& config : pipeline.deliveries)
-      deliveries.push_back(std::make_unique<delivery::Delivery>(config, streams->get(config.stream), *objects,
-                                                                delivery_progress));
+    deliveries = std::make_unique<delivery::DeliveryStreams>(
+        pipeline.data_dir / "firehose", pipeline.deliveries, *streams, *objects, delivery_progress);
   }
 
   OwnerLock lock;
@@ -95,9 +95,9 @@ struct Runtime::Parts {
   query::QueryEngine engine;
   delivery::MetastoreDeliveryProgress delivery_progress;
   delivery::MetastoreCheckpoints checkpoints;
-  std::unique_ptr<stream::StreamStore> streams;                 // the owner's only
-  std::vector<std::unique_ptr<delivery::Delivery>> deliveries;  // before streams in destruction
-  std::vector<metastore::RunRecord> interrupted;                // found at open, to retry
+  std::unique_ptr<stream::StreamStore> streams;           // the owner's only
+  std::unique_ptr<delivery::DeliveryStreams> deliveries;  // before streams in destruction
+  std::vector<metastore::RunRecord> interrupted;          // found at open, to retry
 };
 
 namespace {
@@ -195,22 +195,28 @@ stream::CheckpointStore& Runtime::checkpoints() { return parts_->checkpoints; }
 
 uint64_t Runtime::deliver(TimePoint now, bool force) {
   uint64_t delivered = 0;
-  for (auto& d : parts_->deliveries) {
-    try {
-      auto report = d->poll(now, force);
-      delivered += report.records;
-      if (!report.objects.empty()) {
-        spdlog::info(
-            "delivery {}: {} records ({} bytes) in {} objects{}", d->config().name, report.records,
-            report.bytes, report.objects.size(),
-            report.error_records ? ", " + std::to_string(report.error_records) + " to the error prefix" : "");
-      }
-    } catch (const std::exception& e) {
-      spdlog::error("delivery {}: {} (will retry)", d->config().name, e.what());
+  if (!parts_->deliveries) return 0;
+  for (const auto& result : parts_->deliveries->poll(now, force)) {
+    const auto& report = result.report;
+    delivered += report.records;
+    if (!report.objects.empty()) {
+      spdlog::info(
+          "delivery {}: {} records ({} bytes) in {} objects{}", result.name, report.records, report.bytes,
+          report.objects.size(),
+          report.error_records ? ", " + std::to_string(report.error_records) + " to the error prefix" : "");
     }
+    if (!result.error.empty()) spdlog::error("delivery {}: {} (will retry)", result.name, result.error);
   }
   if (parts_->streams) parts_->streams->enforce_retention(now);
   return delivered;
+}
+
+delivery::DeliveryStreams& Runtime::delivery_streams() {
+  if (!parts_->deliveries) {
+    throw Error("the delivery streams of " + pipeline_.data_dir.string() +
+                " are served by the process that owns it (the daemon)");
+  }
+  return *parts_->deliveries;
 }
 
 std::vector<metastore::RunRecord> Runtime::recent_runs(int limit) { return parts_->runs.list(limit); }

@@ -33,6 +33,10 @@ namespace sluice::storage {
 struct ObjectEvent;
 }
 
+namespace sluice::delivery {
+class DeliveryStreams;
+}
+
 namespace sluice::daemon {
 
 // What one run of a source did, as shown by `sluice runs` and the trigger/demo commands.
@@ -96,6 +100,9 @@ class Runtime {
   // Every stream of the data directory: declared, and created at run time (create/remove/share).
   stream::StreamStore& streams();
   uint64_t deliver(TimePoint now = now_ms(), bool force = false);
+  // Every delivery stream of the data directory: declared, and created through the Firehose API
+  // (create/remove/describe/put). Throws Error, as streams(), when this process does not own it.
+  delivery::DeliveryStreams& delivery_streams();
   // Named consumers' checkpoints (the last sequence number a consumer has processed, per shard).
   stream::CheckpointStore& checkpoints();
 

@@ -109,6 +109,15 @@ void InMemoryDeliveryProgress::commit(const std::string& delivery, const std::st
   s.pending.reset();
 }
 
+void DeliveryProgress::forget(const std::string& delivery) {
+  throw Error("delivery " + delivery + ": this progress store cannot forget a delivery's progress");
+}
+
+void InMemoryDeliveryProgress::forget(const std::string& delivery) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(state_, [&](const auto& entry) { return entry.first.first == delivery; });
+}
+
 struct Delivery::Impl {
   struct ShardBuffer {
     bool positioned = false;

@@ -50,7 +50,8 @@ enum class Compression { kNone, kGzip, kZstd };
 
 struct DeliveryConfig {
   std::string name;
-  std::string stream;  // the stream it reads
+  std::string stream;       // the stream it reads; empty for a DirectPut delivery
+  bool direct_put = false;  // fed by producers directly (Firehose PutRecord/PutRecordBatch), no stream
   std::string bucket;
   std::string prefix;  // may hold !{...} expressions; without any, YYYY/MM/DD/HH/ is appended
   std::string error_prefix = "delivery-errors/";       // + the delivery's name
@@ -78,6 +79,9 @@ class DeliveryProgress {
                      const std::string& last) = 0;
   // The pending batch is durable: `last` is delivered, nothing is pending.
   virtual void commit(const std::string& delivery, const std::string& shard, const std::string& last) = 0;
+  // Forgets every shard's progress of `delivery` (it was deleted; one of the same name starts anew).
+  // Throws what the store throws; this default, for stores that keep nothing, throws Error.
+  virtual void forget(const std::string& delivery);
 };
 
 class InMemoryDeliveryProgress : public DeliveryProgress {
@@ -86,6 +90,7 @@ class InMemoryDeliveryProgress : public DeliveryProgress {
   void begin(const std::string& delivery, const std::string& shard, const std::string& first,
              const std::string& last) override;
   void commit(const std::string& delivery, const std::string& shard, const std::string& last) override;
+  void forget(const std::string& delivery) override;
 
  private:
   std::mutex mutex_;

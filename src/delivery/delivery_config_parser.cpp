@@ -45,11 +45,43 @@ void parse_destination(Reader& r, const Node& node, const std::string& path, Del
   if (auto bad = validate_prefix(d.prefix); !bad.empty()) r.error(node["to"], path + ".to", bad);
 }
 
+// Where the records come from: a declared stream, or producers directly (direct_put: true) — exactly
+// one of the two.
+void parse_source(Reader& r, const Node& node, const std::string& path, DeliveryConfig& d) {
+  const Section& keys = delivery_section();
+  if (auto direct = r.boolean(node, keys["direct_put"], path)) d.direct_put = *direct;
+  if (auto s = r.string(node, keys["stream"], path)) {
+    d.stream = *s;
+    if (d.direct_put) {
+      r.error(node["stream"], path + ".stream",
+              "a direct_put delivery is fed by PutRecord/PutRecordBatch, not by a stream: remove stream: or "
+              "direct_put: true");
+    } else if (!r.declared().streams.count(*s)) {
+      r.error(node["stream"], path + ".stream", "no stream named \"" + *s + "\" is declared under streams:");
+    }
+  } else if (!d.direct_put && !node["stream"]) {
+    r.error(node, path,
+            "missing required key \"stream\" (the declared stream it reads), or direct_put: true");
+  }
+  // A delivery's name is a Firehose delivery stream name (and a DirectPut one names its buffer).
+  if (d.name.empty() || d.name.size() > kMaxDeliveryNameBytes ||
+      d.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+          std::string::npos) {
+    r.error(node, path,
+            "a delivery's name must be 1 to " + std::to_string(kMaxDeliveryNameBytes) +
+                " characters of A-Z a-z 0-9 _ . - (a Firehose delivery stream name)");
+  }
+}
+
 }  // namespace
 
 const Section& delivery_section() {
   static const Section section{{
-      {.name = "stream", .description = "the declared stream it reads", .required = true},
+      {.name = "stream", .description = "the declared stream it reads (or direct_put: true)"},
+      {.name = "direct_put",
+       .kind = Kind::kBoolean,
+       .description = "fed by Firehose PutRecord/PutRecordBatch instead of a stream",
+       .default_value = "false"},
       {.name = "to",
        .description = "s3://BUCKET/PREFIX; may hold !{timestamp:...} and !{partitionKeyFromQuery:...}",
        .required = true,
@@ -78,11 +110,7 @@ void parse_delivery(Reader& r, const Reader::Entry& entry, DeliveryConfig& d) {
   d.name = entry.name;
   if (!r.expect_map(node, path)) return;
   r.check_keys(node, path, keys);
-  if (auto s = r.string(node, keys["stream"], path)) {
-    d.stream = *s;
-    if (!r.declared().streams.count(*s))
-      r.error(node["stream"], path + ".stream", "no stream named \"" + *s + "\" is declared under streams:");
-  }
+  parse_source(r, node, path, d);
   parse_destination(r, node, path, d);
   if (auto e = r.string(node, keys["error_prefix"], path)) {
     d.error_prefix = *e;

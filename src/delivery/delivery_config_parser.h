@@ -16,6 +16,8 @@ namespace sluice::delivery {
 inline constexpr uint64_t kMinBufferBytes = uint64_t{1} << 20;
 inline constexpr uint64_t kMaxBufferBytes = uint64_t{128} << 20;
 inline constexpr std::chrono::milliseconds kMaxBufferInterval = std::chrono::seconds(900);
+// Firehose's delivery stream names: 1..64 of [a-zA-Z0-9_.-].
+inline constexpr size_t kMaxDeliveryNameBytes = 64;
 
 // The keys of one delivery (deliveries.NAME).
 const config::Section& delivery_section();

@@ -53,6 +53,11 @@ void MetastoreDeliveryProgress::commit(const std::string& delivery, const std::s
   });
 }
 
+void MetastoreDeliveryProgress::forget(const std::string& delivery) {
+  db_.transaction(
+      [&] { Statement(db_, "DELETE FROM delivery_progress WHERE delivery = ?").bind(1, delivery).run(); });
+}
+
 std::optional<std::string> MetastoreCheckpoints::load(std::string_view stream, std::string_view consumer,
                                                       std::string_view shard_id) {
   std::lock_guard lock(db_.mutex());

@@ -16,6 +16,7 @@ class MetastoreDeliveryProgress : public DeliveryProgress {
   void begin(const std::string& delivery, const std::string& shard, const std::string& first,
              const std::string& last) override;
   void commit(const std::string& delivery, const std::string& shard, const std::string& last) override;
+  void forget(const std::string& delivery) override;
 
  private:
   metastore::Metastore& db_;

@@ -380,9 +380,10 @@ class QueryEngine::Execution {
     if (options_.sink) options_.sink->begin(result_.query_id, result_.columns, result_.types);
     const QueryConfig& config = engine_.config_;
     std::optional<CsvOutput> csv;
-    const std::string key = config.output_prefix + result_.query_id + ".csv";
-    if (!config.output_bucket.empty())
-      csv.emplace(engine_.objects_.open_writer(config.output_bucket, key), result_.columns);
+    const std::string& bucket = options_.output_bucket ? *options_.output_bucket : config.output_bucket;
+    const std::string& prefix = options_.output_bucket ? options_.output_prefix : config.output_prefix;
+    const std::string key = prefix + result_.query_id + ".csv";
+    if (!bucket.empty()) csv.emplace(engine_.objects_.open_writer(bucket, key), result_.columns);
     const size_t max_inline = options_.max_inline_rows.value_or(config.max_inline_rows);
     c.stream(sql, [&](const sql::Chunk& chunk) {
       check_stopped();
@@ -400,7 +401,7 @@ class QueryEngine::Execution {
     result_.truncated = result_.row_count > result_.rows.size();
     if (csv) {
       csv->commit();
-      result_.output = "s3://" + config.output_bucket + "/" + key;
+      result_.output = "s3://" + bucket + "/" + key;
     }
   }
 
@@ -515,6 +516,17 @@ void QueryEngine::refuse(const std::string& query_id, std::string_view sql, cons
   record.error = why;
   log_.finish(record);
   throw QueryFailed(query_id, why);
+}
+
+void QueryEngine::record_unrun(const std::string& query_id, std::string_view sql, const std::string& database,
+                               const std::string& state, const std::string& why) {
+  log_.start(query_id, sql, catalog::lower(database.empty() ? config_.database : database),
+             config_.max_history_sql_bytes);
+  QueryRecord record;
+  record.id = query_id;
+  record.state = state;
+  record.error = why;
+  log_.finish(record);
 }
 
 std::shared_ptr<RunState> QueryEngine::register_run(const std::string& query_id) {

@@ -105,6 +105,10 @@ struct RunOptions {
   std::string cancelled_by = "the client";
   RowSink* sink = nullptr;                // optional; receives every row
   std::optional<size_t> max_inline_rows;  // nullopt: QueryConfig::max_inline_rows
+  // Where this run saves its result CSV instead of QueryConfig::output_bucket/output_prefix (Athena's
+  // ResultConfiguration.OutputLocation): <output_bucket>/<output_prefix><id>.csv. nullopt: the config's.
+  std::optional<std::string> output_bucket;
+  std::string output_prefix;  // with output_bucket: "" or ending with '/'
 };
 
 // A query that failed: refused, invalid, timed out, failed in DuckDB or stopped by the system. what()
@@ -167,6 +171,12 @@ class QueryEngine {
   size_t cancel_all(const std::string& by = "the daemon shutting down");
   // The ids of the queries running now.
   std::vector<std::string> running() const;
+
+  // Records in the history a query that never ran (Athena's queue: stopped while QUEUED, or refused
+  // by a daemon shutting down), as `state` ("CANCELLED" or "FAILED") with `why`. Throws sluice::Error
+  // when the history cannot be written (a duplicate id included).
+  void record_unrun(const std::string& query_id, std::string_view sql, const std::string& database,
+                    const std::string& state, const std::string& why);
 
   // Up to `max_rows` rows of a finished query's saved result, from `next_token` (empty: the first
   // row; otherwise a token from a previous page of the same query). Reads only the part of the CSV

@@ -84,6 +84,7 @@ std::string stream_head(const HttpResponse& from, unsigned version, bool chunked
   }
   if (!from.headers.count("Content-Type")) head.set(http::field::content_type, "application/json");
   if (chunked) head.chunked(true);
+  if (from.stream_length) head.content_length(*from.stream_length);
   head.keep_alive(keep_alive);
   std::ostringstream out;
   out << head.base();
@@ -119,6 +120,7 @@ class StreamWriter final : public BodyWriter {
 
   bool write(std::string_view data) override {
     if (data.empty()) return ok_ && !connection_->client_gone();
+    written_ += data.size();
     if (!chunked_) return send({asio::buffer(data)});
     char digits[2 * sizeof(size_t)];
     const auto end = std::to_chars(std::begin(digits), std::end(digits), data.size(), 16).ptr;
@@ -129,6 +131,7 @@ class StreamWriter final : public BodyWriter {
 
   bool send_head(const std::string& head) { return send({asio::buffer(head)}); }
   bool finish() { return chunked_ ? send({asio::buffer(kLastChunk)}) : ok_; }
+  uint64_t written() const { return written_; }
 
  private:
   bool send(std::vector<asio::const_buffer> buffers) {
@@ -152,6 +155,7 @@ class StreamWriter final : public BodyWriter {
   const bool chunked_;
   bool ok_ = true;
   std::string size_line_;
+  uint64_t written_ = 0;  // body bytes handed to write()
 };
 
 // The BodyReader of a streamed request: each read is handed to the I/O thread, and the worker waits
@@ -563,7 +567,7 @@ void Connection::handle(const Answer& answer, const HttpRequest& request, BodyRe
   try {
     HttpResponse response = call_answer(answer, request, body);
     if (response.stream) {
-      stream(response);
+      stream(response, request.method == "HEAD");
       return;
     }
     std::optional<http::response<http::string_body>> wire;
@@ -581,11 +585,18 @@ void Connection::handle(const Answer& answer, const HttpRequest& request, BodyRe
   }
 }
 
-void Connection::stream(HttpResponse& response) {
-  const bool chunked = version_ >= 11;
-  const bool keep_alive = keep_alive_ && chunked;  // an HTTP/1.0 body ends with the connection
+void Connection::stream(HttpResponse& response, bool head_only) {
+  // A body of a length given beforehand needs no chunks and no closing to end it.
+  const bool sized = response.stream_length.has_value();
+  const bool chunked = version_ >= 11 && !sized;
+  const bool keep_alive = keep_alive_ && (chunked || sized);  // an HTTP/1.0 body ends with the connection
   StreamWriter writer(shared_from_this(), chunked);
   if (!writer.send_head(stream_head(response, version_, chunked, keep_alive))) return;
+  if (sized && head_only) {
+    asio::post(core_.io(),
+               [self = shared_from_this(), keep_alive] { self->on_stream_done(true, keep_alive); });
+    return;
+  }
   try {
     response.stream(writer);
   } catch (const std::exception& e) {
@@ -598,7 +609,7 @@ void Connection::stream(HttpResponse& response) {
     asio::post(core_.io(), [self = shared_from_this()] { self->close(); });
     return;
   }
-  const bool ok = writer.finish();
+  const bool ok = writer.finish() && (!sized || writer.written() == *response.stream_length);
   asio::post(core_.io(),
              [self = shared_from_this(), ok, keep_alive] { self->on_stream_done(ok, keep_alive); });
 }

@@ -91,6 +91,11 @@ struct HttpResponse {
   // bodies end when the server closes the connection. An exception from `stream` ends the connection
   // (the client sees a truncated body, never a second status line) and is logged.
   std::function<void(BodyWriter&)> stream;
+  // With `stream`: the body's exact length, sent as Content-Length instead of chunked encoding (S3
+  // clients check it against what arrives). The producer writes exactly this many bytes; when it
+  // writes another count the connection is closed after it. An answer to HEAD sends the head only,
+  // this Content-Length included (its producer is not called).
+  std::optional<uint64_t> stream_length;
 };
 
 // Called on a worker thread, possibly on several at once: it must be thread-safe. It must never call

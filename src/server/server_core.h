@@ -202,7 +202,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void on_read_error(const beast::error_code& ec);
   void dispatch();
   void handle(const Answer& answer, const HttpRequest& request, BodyReader* body);  // on a worker thread
-  void stream(HttpResponse& response);                                              // on a worker thread
+  void stream(HttpResponse& response, bool head_only);                              // on a worker thread
   void send(http::response<http::string_body> response);
   void on_sent(const beast::error_code& ec);
   void on_stream_done(bool ok, bool keep_alive);

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "common/error.h"
@@ -17,6 +19,10 @@ namespace sluice::storage {
 namespace {
 
 constexpr const char* kEtagAttribute = "user.sluice.etag";
+// Content-Type and user metadata, as JSON {"content_type": "...", "metadata": {...}}.
+constexpr const char* kAttributesAttribute = "user.sluice.attributes";
+// The buckets created at run time (not declared), as a JSON array; no bucket can be named so.
+constexpr const char* kCreatedBucketsFile = ".sluice-buckets";
 
 std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
@@ -25,11 +31,61 @@ TimePoint mtime_of(const struct stat& st) {
                                              st.st_mtim.tv_nsec / 1'000'000));
 }
 
+// The recorded ETag: an MD5 (32 hex digits) or a multipart ETag ("<32 hex>-<parts>"); "" when none.
 std::string read_etag_attribute(const std::filesystem::path& path) {
   char buffer[64];
   ssize_t n = ::getxattr(path.c_str(), kEtagAttribute, buffer, sizeof(buffer));
-  if (n != 32) return "";
-  return std::string(buffer, static_cast<size_t>(n));
+  if (n < 32 || n >= static_cast<ssize_t>(sizeof(buffer))) return "";
+  std::string etag(buffer, static_cast<size_t>(n));
+  if (etag.find_first_not_of("0123456789abcdef-") != std::string::npos) return "";
+  return etag;
+}
+
+// Content-Type and user metadata of the file, when recorded (a damaged attribute counts as none).
+void read_attributes(const std::filesystem::path& path, ObjectInfo& info) {
+  std::string buffer(4096, '\0');
+  ssize_t n = ::getxattr(path.c_str(), kAttributesAttribute, buffer.data(), buffer.size());
+  if (n < 0 && errno == ERANGE) {  // larger than most: ask its size
+    n = ::getxattr(path.c_str(), kAttributesAttribute, nullptr, 0);
+    if (n <= 0 || n > (1 << 20)) return;
+    buffer.resize(static_cast<size_t>(n));
+    n = ::getxattr(path.c_str(), kAttributesAttribute, buffer.data(), buffer.size());
+  }
+  if (n <= 0) return;
+  buffer.resize(static_cast<size_t>(n));
+  const auto json = nlohmann::json::parse(buffer, nullptr, false);
+  if (!json.is_object()) return;
+  if (auto it = json.find("content_type"); it != json.end() && it->is_string()) info.content_type = *it;
+  if (auto it = json.find("metadata"); it != json.end() && it->is_object()) {
+    for (const auto& [name, value] : it->items())
+      if (value.is_string()) info.metadata[name] = value.get<std::string>();
+  }
+}
+
+// Records `options`' Content-Type and metadata on the file at `path`. Throws Error when they cannot be
+// kept (too large for the file system's extended attributes); nothing to record is not an error.
+void write_attributes(const std::filesystem::path& path, const WriteOptions& options) {
+  if (options.content_type.empty() && options.metadata.empty()) return;
+  nlohmann::json json = {{"content_type", options.content_type}, {"metadata", options.metadata}};
+  const std::string text = json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (::setxattr(path.c_str(), kAttributesAttribute, text.data(), text.size(), 0) != 0) {
+    const int error = errno;
+    if (error == ENOTSUP) return;  // a file system without user xattrs: the attributes are not kept
+    throw_errno("cannot record the Content-Type and metadata of " + path.string(), error);
+  }
+}
+
+std::vector<std::string> read_created_buckets(const std::filesystem::path& root) {
+  const auto path = root / kCreatedBucketsFile;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return {};
+  const auto json = nlohmann::json::parse(fs::read_file(path), nullptr, false);
+  if (!json.is_array())
+    throw Error("cannot read the created buckets from " + path.string() + ": not a JSON array");
+  std::vector<std::string> names;
+  for (const auto& name : json)
+    if (name.is_string()) names.push_back(name.get<std::string>());
+  return names;
 }
 
 // Walks `dir` recursively, calling `fn(relative key)` for each regular file (temporary files skipped).
@@ -53,7 +109,9 @@ void walk(const std::filesystem::path& dir, const std::string& key_prefix,
 
 LocalObjectStore::LocalObjectStore(std::filesystem::path root, std::vector<std::string> buckets,
                                    ObjectEventLog* events, bool recover)
-    : root_(std::move(root)), buckets_(std::move(buckets)), put_events_(events) {
+    : root_(std::move(root)), declared_(buckets), buckets_(std::move(buckets)), put_events_(events) {
+  for (auto& created : read_created_buckets(root_))
+    if (std::find(buckets_.begin(), buckets_.end(), created) == buckets_.end()) buckets_.push_back(created);
   for (const auto& bucket : buckets_) {
     if (std::string why = validate_bucket_name(bucket); !why.empty()) throw Error(why);
     const auto dir = root_ / bucket;
@@ -78,7 +136,13 @@ LocalObjectStore::LocalObjectStore(std::filesystem::path root, std::vector<std::
   }
 }
 
+std::vector<std::string> LocalObjectStore::buckets() const {
+  std::shared_lock lock(buckets_mutex_);
+  return buckets_;
+}
+
 bool LocalObjectStore::has_bucket(std::string_view bucket) const {
+  std::shared_lock lock(buckets_mutex_);
   return std::find(buckets_.begin(), buckets_.end(), bucket) != buckets_.end();
 }
 
@@ -133,32 +197,36 @@ std::filesystem::path LocalObjectStore::prepare_destination(std::string_view buc
 // the event as prepared, renames it into place and confirms the event (see object_events.h).
 class LocalObjectWriter : public ObjectWriter {
  public:
-  LocalObjectWriter(LocalObjectStore& store, std::string_view bucket, std::string_view key)
-      : store_(store),
+  LocalObjectWriter(LocalObjectStore& store, std::string_view bucket, std::string_view key,
+                    WriteOptions options = {})
+      : no_pruning_(store.prune_mutex_),
+        store_(store),
         bucket_(bucket),
         key_(key),
+        options_(std::move(options)),
         path_(store.prepare_destination(bucket, key)),
-        file_(path_.parent_path()) {}
+        file_(std::make_unique<fs::TempFileWriter>(path_.parent_path())) {}
 
   void write(std::string_view data) override {
     md5_.update(data);
-    file_.write(data);
+    file_->write(data);
   }
 
-  uint64_t size() const override { return file_.size(); }
+  uint64_t size() const override { return file_->size(); }
 
   ObjectInfo commit() override {
     ObjectEvent event;
     event.bucket = bucket_;
     event.key = key_;
-    event.size = file_.size();
-    event.etag = md5_.hex_digest();
+    event.size = file_->size();
+    event.etag = options_.etag.empty() ? md5_.hex_digest() : options_.etag;
     event.time = now_ms();
-    const auto temp = file_.release_synced();
+    const auto temp = file_->release_synced();
     // The ETag travels with the file; a file system without user xattrs falls back to hashing on read.
     ::setxattr(temp.c_str(), kEtagAttribute, event.etag.data(), event.etag.size(), 0);
     std::optional<PendingEvent> pending;
     try {
+      write_attributes(temp, options_);
       pending.emplace(store_.put_events_.prepare(event));
       if (store_.crash_hook_) store_.crash_hook_("before_rename");
       fs::rename_durable(temp, path_);
@@ -175,22 +243,79 @@ class LocalObjectWriter : public ObjectWriter {
     info.key = event.key;
     info.size = event.size;
     info.etag = event.etag;
+    info.content_type = options_.content_type;
+    info.metadata = options_.metadata;
     struct stat st {};
     info.last_modified = ::stat(path_.c_str(), &st) == 0 ? mtime_of(st) : event.time;
     return info;
   }
 
  private:
+  // Held from before the directory is made until the writer is gone: no delete removes the directories
+  // of a put in flight (LocalObjectStore::remove prunes only when no writer holds it).
+  std::shared_lock<std::shared_mutex> no_pruning_;
   LocalObjectStore& store_;
   std::string bucket_;
   std::string key_;
+  WriteOptions options_;
   std::filesystem::path path_;
-  fs::TempFileWriter file_;
+  std::unique_ptr<fs::TempFileWriter> file_;
   Md5 md5_;
 };
 
 std::unique_ptr<ObjectWriter> LocalObjectStore::open_writer(std::string_view bucket, std::string_view key) {
   return std::make_unique<LocalObjectWriter>(*this, bucket, key);
+}
+
+std::unique_ptr<ObjectWriter> LocalObjectStore::open_writer_with(std::string_view bucket,
+                                                                 std::string_view key,
+                                                                 const WriteOptions& options) {
+  return std::make_unique<LocalObjectWriter>(*this, bucket, key, options);
+}
+
+void LocalObjectStore::save_created_buckets() const {
+  nlohmann::json created = nlohmann::json::array();
+  for (const auto& bucket : buckets_)
+    if (std::find(declared_.begin(), declared_.end(), bucket) == declared_.end()) created.push_back(bucket);
+  fs::write_file_atomic(root_ / kCreatedBucketsFile, created.dump() + "\n");
+}
+
+bool LocalObjectStore::create_bucket(std::string_view bucket) {
+  if (std::string why = validate_bucket_name(bucket); !why.empty()) throw Error(why);
+  std::unique_lock lock(buckets_mutex_);
+  if (std::find(buckets_.begin(), buckets_.end(), bucket) != buckets_.end()) return false;
+  const auto dir = root_ / std::string(bucket);
+  if (!std::filesystem::is_directory(dir)) fs::create_directories_durable(dir);
+  buckets_.emplace_back(bucket);
+  try {
+    save_created_buckets();
+  } catch (...) {
+    buckets_.pop_back();
+    throw;
+  }
+  return true;
+}
+
+void LocalObjectStore::remove_bucket(std::string_view bucket) {
+  std::unique_lock lock(buckets_mutex_);
+  const auto it = std::find(buckets_.begin(), buckets_.end(), bucket);
+  if (it == buckets_.end()) throw NotFound("no bucket named " + quote(bucket));
+  const auto dir = root_ / std::string(bucket);
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+    const int error = errno;
+    if (error == ENOTEMPTY || error == EEXIST)
+      throw BucketNotEmpty("bucket " + quote(bucket) + " is not empty: delete its objects first");
+    throw_errno("cannot delete bucket " + quote(bucket) + " (" + dir.string() + ")", error);
+  }
+  fs::fsync_dir(root_);
+  const std::string removed = *it;
+  buckets_.erase(it);
+  try {
+    save_created_buckets();
+  } catch (...) {
+    buckets_.push_back(removed);
+    throw;
+  }
 }
 
 ObjectInfo LocalObjectStore::put(std::string_view bucket, std::string_view key, std::string_view data) {
@@ -255,6 +380,7 @@ std::optional<ObjectInfo> LocalObjectStore::head(std::string_view bucket, std::s
   info.last_modified = mtime_of(st);
   info.etag = read_etag_attribute(path);
   if (info.etag.empty()) info.etag = md5_hex(fs::read_file(path));
+  read_attributes(path, info);
   return info;
 }
 
@@ -286,11 +412,20 @@ bool LocalObjectStore::remove(std::string_view bucket, std::string_view key) {
     throw Error("cannot delete s3://" + std::string(bucket) + "/" + std::string(key) + ": " +
                 std::strerror(errno));
   }
-  // Directories emptied by the delete go too, so that listings and later puts see no stale prefix.
+  // Directories emptied by the delete go too, so that later puts see no stale prefix — unless a put is
+  // in flight, whose directory must stay (an empty directory left behind is invisible to listings; the
+  // next delete in it removes it).
   const auto bucket_root = root_ / std::string(bucket);
   auto dir = path.parent_path();
-  while (dir != bucket_root && ::rmdir(dir.c_str()) == 0) dir = dir.parent_path();
-  fs::fsync_dir(dir);
+  if (std::unique_lock pruning(prune_mutex_, std::try_to_lock); pruning.owns_lock())
+    while (dir != bucket_root && ::rmdir(dir.c_str()) == 0) dir = dir.parent_path();
+  try {
+    fs::fsync_dir(dir);
+  } catch (const Error&) {
+    // A concurrent delete of the directory's last other object removed it (and synced its parent).
+    std::error_code ec;
+    if (std::filesystem::exists(dir, ec)) throw;
+  }
   return true;
 }
 

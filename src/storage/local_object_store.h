@@ -1,7 +1,10 @@
 // LocalObjectStore: the embedded default of ObjectStore — each object is a file at
 // <root>/<bucket>/<key>. Puts are atomic and durable (temporary file, fdatasync, rename, fsync of the
 // directory); the ETag (MD5) is kept in an extended attribute of the file, written before the rename,
-// and recomputed from the content where the file system has no user xattrs.
+// and recomputed from the content where the file system has no user xattrs. Content-Type and user
+// metadata live in another extended attribute of the same file (lost where there are none), so they
+// are never objects of their own. Buckets created at run time are listed in <root>/.sluice-buckets
+// (a name no bucket can have), besides their directories.
 //
 // Limitation of mapping keys to paths: a key cannot be both an object and a "directory" of other
 // keys ("a" and "a/b"); S3 allows it, this store refuses the second put with a clear error.
@@ -9,6 +12,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -25,15 +29,25 @@ class LocalObjectStore : public ObjectStore {
   // `events` receives the ObjectCreated events of this store's writes, two-phase (PutEvents in
   // object_events.h); it may be null (no notifications). Throws Error for an invalid bucket name,
   // SystemError when a directory cannot be created.
+  // Buckets created earlier through create_bucket() are opened too.
   LocalObjectStore(std::filesystem::path root, std::vector<std::string> buckets, ObjectEventLog* events,
                    bool recover = true);
 
-  std::vector<std::string> buckets() const override { return buckets_; }
+  std::vector<std::string> buckets() const override;
   bool has_bucket(std::string_view bucket) const override;
   ObjectInfo put(std::string_view bucket, std::string_view key, std::string_view data) override;
   // Streams to a temporary file beside the object's place; commit() is put()'s fdatasync, event and
   // rename. The key's directory rules are checked at once.
   std::unique_ptr<ObjectWriter> open_writer(std::string_view bucket, std::string_view key) override;
+  // As open_writer; the options are written as extended attributes of the temporary file before it
+  // is renamed into place, so they appear with the object, atomically.
+  std::unique_ptr<ObjectWriter> open_writer_with(std::string_view bucket, std::string_view key,
+                                                 const WriteOptions& options) override;
+  // Creates <root>/<bucket> and records the name in <root>/.sluice-buckets.
+  bool create_bucket(std::string_view bucket) override;
+  // Removes the (empty) directory and the name from <root>/.sluice-buckets. A bucket the constructor
+  // was given comes back at the next start.
+  void remove_bucket(std::string_view bucket) override;
   std::string get(std::string_view bucket, std::string_view key) const override;
   std::string get_range(std::string_view bucket, std::string_view key, uint64_t offset,
                         uint64_t length) const override;
@@ -60,10 +74,17 @@ class LocalObjectStore : public ObjectStore {
   std::filesystem::path bucket_dir(std::string_view bucket) const;                         // throws NotFound
   std::filesystem::path object_path(std::string_view bucket, std::string_view key) const;  // validates
 
+  void save_created_buckets() const;  // with buckets_mutex_ held
+
   std::filesystem::path root_;
-  std::vector<std::string> buckets_;
-  PutEvents put_events_;  // where the events of this store's writes go
+  std::vector<std::string> declared_;  // given to the constructor
+  mutable std::shared_mutex buckets_mutex_;
+  std::vector<std::string> buckets_;  // declared and created, guarded by buckets_mutex_
+  PutEvents put_events_;              // where the events of this store's writes go
   std::function<void(std::string_view)> crash_hook_;
+  // Writers hold it shared for their lifetime; remove() prunes emptied directories only when it can take
+  // it exclusively, so no put in flight loses its directory.
+  mutable std::shared_mutex prune_mutex_;
 };
 
 }  // namespace sluice::storage

@@ -69,6 +69,21 @@ std::unique_ptr<ObjectWriter> ObjectStore::open_writer(std::string_view bucket, 
   return std::make_unique<BufferedObjectWriter>(*this, std::string(bucket), std::string(key));
 }
 
+std::unique_ptr<ObjectWriter> ObjectStore::open_writer_with(std::string_view bucket, std::string_view key,
+                                                            const WriteOptions&) {
+  return open_writer(bucket, key);
+}
+
+bool ObjectStore::create_bucket(std::string_view bucket) {
+  throw Error("cannot create bucket \"" + std::string(bucket) +
+              "\": this object store has only the buckets the pipeline file declares");
+}
+
+void ObjectStore::remove_bucket(std::string_view bucket) {
+  throw Error("cannot delete bucket \"" + std::string(bucket) +
+              "\": this object store has only the buckets the pipeline file declares");
+}
+
 std::string ObjectStore::get_range(std::string_view bucket, std::string_view key, uint64_t offset,
                                    uint64_t length) const {
   std::string all = get(bucket, key);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,20 @@ struct ObjectInfo {
   uint64_t size = 0;
   std::string etag;  // lower-case hex MD5 of the content, without quotes (S3 shows it quoted)
   TimePoint last_modified;
+  // What S3 keeps beside the bytes (ObjectStore::open_writer_with): the Content-Type given at the put
+  // ("" when none) and the user metadata (x-amz-meta-NAME, NAME lower-case, without the prefix).
+  // Filled by head() and get-like calls of stores that keep them; listings may leave them empty.
+  std::string content_type;
+  std::map<std::string, std::string> metadata;
+};
+
+// What a writer records beside an object's bytes (ObjectStore::open_writer_with).
+struct WriteOptions {
+  std::string content_type;                     // "" : none
+  std::map<std::string, std::string> metadata;  // user metadata, names lower-case
+  // Non-empty: the ETag to record instead of the MD5 of the bytes (a completed multipart upload's
+  // "<md5 of the parts' MD5s>-<parts>"), without quotes.
+  std::string etag;
 };
 
 struct ListRequest {
@@ -44,6 +59,12 @@ struct ListResult {
 
 // Thrown for a bucket or key that does not exist.
 class NotFound : public Error {
+ public:
+  using Error::Error;
+};
+
+// Thrown by ObjectStore::remove_bucket for a bucket that still holds objects.
+class BucketNotEmpty : public Error {
  public:
   using Error::Error;
 };
@@ -93,6 +114,22 @@ class ObjectStore {
   // an unknown bucket or an invalid key at once, before anything is written. The default buffers in
   // memory and calls put() at commit; stores with files override it to stream to disk.
   virtual std::unique_ptr<ObjectWriter> open_writer(std::string_view bucket, std::string_view key);
+
+  // open_writer() that also records `options` (Content-Type, user metadata, a given ETag) with the
+  // object, returned by head() afterwards. Throws as open_writer(). The default calls open_writer()
+  // and drops the options: such a store keeps no attributes.
+  virtual std::unique_ptr<ObjectWriter> open_writer_with(std::string_view bucket, std::string_view key,
+                                                         const WriteOptions& options);
+
+  // Creates an empty bucket that lasts across restarts (S3's CreateBucket). Returns false when it
+  // exists already. Throws Error for an invalid name (validate_bucket_name), SystemError when it
+  // cannot be recorded. The default throws Error: this store has a fixed set of buckets.
+  virtual bool create_bucket(std::string_view bucket);
+
+  // Removes an empty bucket (S3's DeleteBucket). Throws NotFound for an unknown bucket, BucketNotEmpty
+  // when it holds objects (or a write is in progress), SystemError when the system fails. The default
+  // throws Error as create_bucket.
+  virtual void remove_bucket(std::string_view bucket);
 
   // Whole object. Throws NotFound.
   virtual std::string get(std::string_view bucket, std::string_view key) const = 0;

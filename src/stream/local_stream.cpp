@@ -207,6 +207,8 @@ class LocalStream::Impl {
   }
 
   const StreamConfig& config() const { return config_; }
+  std::chrono::milliseconds retention() const { return std::chrono::milliseconds(retention_ms_.load()); }
+  void set_retention(std::chrono::milliseconds retention) { retention_ms_.store(retention.count()); }
 
  private:
   std::string where() const { return "stream '" + config_.name + "'"; }
@@ -258,6 +260,8 @@ class LocalStream::Impl {
 
   const std::filesystem::path dir_;
   const StreamConfig config_;
+  // The retention in force: config_.retention until set_retention changes it at run time.
+  std::atomic<int64_t> retention_ms_;
   const StreamHooks hooks_;
   std::vector<std::unique_ptr<Shard>> shards_;
 
@@ -289,7 +293,10 @@ class LocalStream::Impl {
 // ---- Open and recovery -----------------------------------------------------------------------
 
 LocalStream::Impl::Impl(std::filesystem::path dir, StreamConfig config, StreamHooks hooks)
-    : dir_(std::move(dir)), config_(std::move(config)), hooks_(std::move(hooks)) {
+    : dir_(std::move(dir)),
+      config_(std::move(config)),
+      retention_ms_(config_.retention.count()),
+      hooks_(std::move(hooks)) {
   validate(config_);
   check_meta();
   for (int i = 0; i < config_.shards; ++i) shards_.push_back(open_shard(i));
@@ -1134,7 +1141,7 @@ ShardRead LocalStream::Impl::read(const ShardPosition& position, size_t max_reco
 size_t LocalStream::Impl::enforce_retention(TimePoint now) {
   std::lock_guard guard(retention_mutex_);
   if (deleted_.load()) return 0;  // its files are the store's to delete now
-  const int64_t cutoff = (now - config_.retention).time_since_epoch().count();
+  const int64_t cutoff = (now - retention()).time_since_epoch().count();
   size_t total = 0;
   for (auto& shard : shards_) {
     Shard& s = *shard;
@@ -1187,6 +1194,7 @@ StreamDescription LocalStream::Impl::describe() const {
   StreamDescription d;
   d.name = config_.name;
   d.config = config_;
+  d.config.retention = retention();
   for (const auto& shard : shards_) {
     const Shard& s = *shard;
     ShardDescription sd;
@@ -1341,6 +1349,13 @@ ReadResult LocalStream::read_records(const Position& position, size_t max_record
 }
 
 size_t LocalStream::enforce_retention(TimePoint now) { return impl_->enforce_retention(now); }
+std::chrono::milliseconds LocalStream::retention() const { return impl_->retention(); }
+void LocalStream::set_retention(std::chrono::milliseconds retention) {
+  if (retention.count() <= 0)
+    throw Error("stream '" + config().name + "': retention must be positive, got " +
+                std::to_string(retention.count()) + " ms");
+  impl_->set_retention(retention);
+}
 StreamDescription LocalStream::describe() const { return impl_->describe(); }
 std::vector<CorruptionReport> LocalStream::corruption_reports() const { return impl_->corruption_reports(); }
 void LocalStream::close() { impl_->close(); }

@@ -171,7 +171,14 @@ class LocalStream final : public Stream {
   // never a shard's active (last) segment. Returns how many segment files were deleted.
   size_t enforce_retention(TimePoint now) override;
 
-  // Stream::describe, with the segment files' bytes and count.
+  // The retention enforce_retention applies now: config().retention until set_retention changed it
+  // (config() keeps what the stream was opened with; describe() reports this one). Never throws.
+  std::chrono::milliseconds retention() const;
+  // Changes the retention at run time (in memory only: StreamStore::set_retention persists it); the
+  // next enforce_retention uses it. Throws Error unless `retention` is positive.
+  void set_retention(std::chrono::milliseconds retention);
+
+  // Stream::describe, with the segment files' bytes and count (config.retention is retention()).
   StreamDescription describe() const override;
 
   // Bad bytes found in segment files so far (recovery at open, later reads of older segments).

@@ -45,8 +45,9 @@ inline constexpr int kMaxShards = 64;
 inline constexpr uint64_t kMinSegmentBytes = 1024;
 
 // The documented contract of a stream. Only `shards` is fixed for the life of a stream; the other
-// fields may change between runs. The local back-end uses every field; a Kinesis-backed one would use
-// name, shards and retention.
+// fields may change between runs, and `retention` also at run time (StreamStore::set_retention, the
+// Kinesis API's Increase/DecreaseStreamRetentionPeriod: describe() then reports the one in force). The local
+// back-end uses every field; a Kinesis-backed one would use name, shards and retention.
 struct StreamConfig {
   enum class FsyncPolicy {
     kAlways,    // put() returns after an fdatasync that covers its records (one per group of callers)

@@ -3,7 +3,9 @@
 #include "stream/stream_store.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -104,6 +106,108 @@ bool is_stream_name(const std::string& name) {
   }
 }
 
+// Tag keys and values in stream.attributes: bytes outside A-Za-z0-9 -_. as %XX.
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '_' || c == '.') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 15];
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= text.size()) return std::nullopt;
+    auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
+    if (ec != std::errc() || end != text.data() + i + 3) return std::nullopt;
+    out += static_cast<char>(value);
+    i += 2;
+  }
+  return out;
+}
+
+// What a stream.attributes holds (see stream/stream_store.h).
+struct AttributesFile {
+  std::optional<int64_t> retention_ms;
+  std::optional<int64_t> base_retention_ms;
+  StreamTags tags;
+};
+
+std::string format_attributes(const AttributesFile& a) {
+  std::string text = "# Changed at run time (retention, tags); sluice applies this at every start.\n";
+  if (a.retention_ms && a.base_retention_ms) {
+    text += "retention_ms=" + std::to_string(*a.retention_ms) + "\n";
+    text += "base_retention_ms=" + std::to_string(*a.base_retention_ms) + "\n";
+  }
+  for (const auto& [key, value] : a.tags)
+    text += "tag=" + percent_encode(key) + "=" + percent_encode(value) + "\n";
+  return text;
+}
+
+// Sets one line's field of `a`; false when the line is not one format_attributes writes.
+bool parse_attribute_line(AttributesFile& a, std::string_view key, std::string_view value) {
+  if (key == "tag") {
+    const auto equals = value.find('=');
+    if (equals == std::string_view::npos) return false;
+    auto tag_key = percent_decode(value.substr(0, equals)),
+         tag_value = percent_decode(value.substr(equals + 1));
+    if (!tag_key || !tag_value || tag_key->empty()) return false;
+    a.tags[*tag_key] = *tag_value;
+    return true;
+  }
+  const auto number = parse_unsigned(value);
+  if (!number || *number == 0 || *number > uint64_t(INT64_MAX / 2)) return false;
+  if (key == "retention_ms") {
+    a.retention_ms = static_cast<int64_t>(*number);
+  } else if (key == "base_retention_ms") {
+    a.base_retention_ms = static_cast<int64_t>(*number);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Throws Error naming the file and line when the text is not one format_attributes writes.
+AttributesFile parse_attributes(std::string_view text, const std::filesystem::path& file) {
+  AttributesFile a;
+  size_t line_number = 0;
+  while (!text.empty()) {
+    const auto newline = text.find('\n');
+    const std::string_view line = text.substr(0, newline);
+    text.remove_prefix(newline == std::string_view::npos ? text.size() : newline + 1);
+    ++line_number;
+    if (line.empty() || line.front() == '#') continue;
+    const auto equals = line.find('=');
+    if (equals == std::string_view::npos ||
+        !parse_attribute_line(a, line.substr(0, equals), line.substr(equals + 1)))
+      throw Error(file.string() + ":" + std::to_string(line_number) + ": '" +
+                  std::string(line.substr(0, 80)) +
+                  "' is not a known key with a valid value; the file was damaged or not written by sluice");
+  }
+  return a;
+}
+
+// The modification time of <dir>/stream.meta (written once, when the stream's files were made).
+TimePoint creation_time(const std::filesystem::path& dir) {
+  struct stat info {};
+  if (::stat((dir / "stream.meta").c_str(), &info) != 0) return TimePoint{};
+  return from_epoch_ms(int64_t(info.st_mtim.tv_sec) * 1000 + info.st_mtim.tv_nsec / 1000000);
+}
+
 }  // namespace
 
 // ---- stream.config ---------------------------------------------------------------------------
@@ -166,7 +270,7 @@ StreamStore::StreamStore(std::filesystem::path root, const std::vector<StreamCon
   for (const auto& c : declared) {
     validate_name(c.name);  // before it becomes a path
     if (streams_.contains(c.name)) throw Error("two streams are named '" + c.name + "'");
-    streams_.emplace(c.name, Entry{std::make_shared<LocalStream>(root_ / c.name, c, *hooks_), true});
+    streams_.emplace(c.name, open_entry(root_ / c.name, c, true));
   }
   open_created();
 }
@@ -191,7 +295,7 @@ void StreamStore::open_created() {
       throw Error(file.string() + ": names stream '" + config.name + "' but is in the directory of stream '" +
                   dir.filename().string() + "'; the file was moved or damaged");
     }
-    streams_.emplace(config.name, Entry{std::make_shared<LocalStream>(dir, config, *hooks_), false});
+    streams_.emplace(config.name, open_entry(dir, config, false));
   }
 }
 
@@ -255,9 +359,9 @@ Stream& StreamStore::create(const StreamConfig& config) {
     std::filesystem::remove_all(staging, ec);
     throw;
   }
-  std::shared_ptr<LocalStream> stream;
+  Entry entry;
   try {
-    stream = std::make_shared<LocalStream>(dir, config, *hooks_);
+    entry = open_entry(dir, config, false);
   } catch (const Error&) {
     try {
       delete_directory(dir, name);
@@ -267,8 +371,9 @@ Stream& StreamStore::create(const StreamConfig& config) {
     throw;
   }
   std::lock_guard lock(mutex_);
-  streams_.emplace(name, Entry{stream, false});
-  return *stream;
+  Stream& stream = *entry.stream;
+  streams_.emplace(name, std::move(entry));
+  return stream;
 }
 
 void StreamStore::remove(std::string_view name) {
@@ -294,9 +399,9 @@ void StreamStore::remove(std::string_view name) {
   } catch (const Error&) {
     // The files are where they were: the stream stays, opened again from them.
     try {
-      auto reopened = std::make_shared<LocalStream>(root_ / owned_name, stream->config(), *hooks_);
+      Entry reopened = open_entry(root_ / owned_name, stream->config(), false);
       std::lock_guard lock(mutex_);
-      streams_.emplace(owned_name, Entry{std::move(reopened), false});
+      streams_.emplace(owned_name, std::move(reopened));
     } catch (const Error& e) {
       spdlog::error("stream '{}': cannot open it again after a failed delete: {}", owned_name, e.what());
     }
@@ -317,6 +422,80 @@ void StreamStore::delete_directory(const std::filesystem::path& dir, const std::
   if (ec)
     spdlog::warn("stream '{}': cannot remove {}: {}; it is removed at the next start", name, doomed.string(),
                  ec.message());
+}
+
+// Opens the stream in `dir` and applies its stream.attributes, when it has one.
+StreamStore::Entry StreamStore::open_entry(const std::filesystem::path& dir, const StreamConfig& config,
+                                           bool declared) const {
+  Entry entry{
+      std::make_shared<LocalStream>(dir, config, *hooks_), declared, {}, std::nullopt, creation_time(dir)};
+  const auto file = dir / kStreamAttributesFile;
+  std::error_code ec;
+  if (!std::filesystem::exists(file, ec)) return entry;
+  AttributesFile attributes = parse_attributes(fs::read_file(file), file);
+  entry.tags = std::move(attributes.tags);
+  if (attributes.retention_ms && attributes.base_retention_ms) {
+    if (*attributes.base_retention_ms == config.retention.count()) {
+      entry.retention_change = std::chrono::milliseconds(*attributes.retention_ms);
+      entry.stream->set_retention(*entry.retention_change);
+    } else {
+      spdlog::info(
+          "stream '{}': its configured retention changed from {} ms to {} ms; the retention of {} ms "
+          "set at run time no longer applies",
+          config.name, *attributes.base_retention_ms, config.retention.count(), *attributes.retention_ms);
+    }
+  }
+  return entry;
+}
+
+// Persists what `entry` changed at run time; throws what fs::write_file_atomic throws.
+void StreamStore::write_attributes(const std::string& name, const Entry& entry) const {
+  AttributesFile attributes;
+  attributes.tags = entry.tags;
+  if (entry.retention_change) {
+    attributes.retention_ms = entry.retention_change->count();
+    attributes.base_retention_ms = entry.stream->config().retention.count();
+  }
+  fs::write_file_atomic(root_ / name / kStreamAttributesFile, format_attributes(attributes));
+}
+
+StreamAttributes StreamStore::attributes(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  auto it = streams_.find(name);
+  if (it == streams_.end())
+    throw StreamNotFound("no stream named '" + std::string(name.substr(0, 128)) + "'");
+  return {it->second.stream->retention(), it->second.tags, it->second.created};
+}
+
+StreamStore::Entry StreamStore::entry_copy(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  auto it = streams_.find(name);
+  if (it == streams_.end())
+    throw StreamNotFound("no stream named '" + std::string(name.substr(0, 128)) + "'");
+  return it->second;
+}
+
+void StreamStore::set_retention(std::string_view name, std::chrono::milliseconds retention) {
+  if (retention.count() <= 0)
+    throw Error("stream '" + std::string(name.substr(0, 128)) + "': retention must be positive");
+  std::lock_guard changes(changes_mutex_);
+  Entry changed = entry_copy(name);
+  changed.retention_change = retention;
+  write_attributes(std::string(name), changed);  // first: a failed write changes nothing
+  changed.stream->set_retention(retention);
+  std::lock_guard lock(mutex_);
+  auto it = streams_.find(name);
+  if (it != streams_.end()) it->second.retention_change = retention;
+}
+
+void StreamStore::update_tags(std::string_view name, const std::function<void(StreamTags& tags)>& edit) {
+  std::lock_guard changes(changes_mutex_);
+  Entry changed = entry_copy(name);
+  edit(changed.tags);
+  write_attributes(std::string(name), changed);
+  std::lock_guard lock(mutex_);
+  auto it = streams_.find(name);
+  if (it != streams_.end()) it->second.tags = std::move(changed.tags);
 }
 
 std::vector<StreamDescription> StreamStore::describe() const {

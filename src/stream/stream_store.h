@@ -12,9 +12,19 @@
 // renamed to <root>/<name>; a deleted one is renamed to <root>/~deleting-<name> and then removed.
 // '~' is not allowed in stream names, so these never collide with a stream; whatever of them a crash
 // left behind is removed when the store is opened next.
+//
+// What changes at run time (Kinesis IncreaseStreamRetentionPeriod / AddTagsToStream, ...), for a
+// declared stream as for a created one, is in <root>/<name>/stream.attributes, written atomically at
+// each change and applied when the stream is opened:
+//   retention_ms=<ms>        the retention set at run time
+//   base_retention_ms=<ms>   the configuration's retention when it was set: when the pipeline file's
+//                            retention changes later, the file wins and the run-time value is dropped
+//   tag=<key>=<value>        one tag, key and value percent-encoded (bytes outside A-Za-z0-9 -_.)
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +42,16 @@ struct StreamHooks;
 
 // The file holding a run-time stream's configuration, beside its segments.
 inline constexpr std::string_view kStreamConfigFile = "stream.config";
+// The file holding what was changed at run time (retention, tags), for any stream.
+inline constexpr std::string_view kStreamAttributesFile = "stream.attributes";
+
+// A stream's attributes that are not part of its configuration, or that change at run time.
+using StreamTags = std::map<std::string, std::string, std::less<>>;
+struct StreamAttributes {
+  std::chrono::milliseconds retention{0};  // in force now (the configuration's or a run-time change)
+  StreamTags tags;
+  TimePoint created{};  // when the stream's files were made (its stream.meta); epoch 0 when unknown
+};
 
 // The text of a stream.config and its parse. parse_stream_config throws Error naming `file` and
 // the line when the text is not one that format_stream_config writes (unknown key, bad value),
@@ -78,6 +98,17 @@ class StreamStore {
   // (remove it from the file instead) or its directory cannot be renamed (the stream stays).
   void remove(std::string_view name);
 
+  // The stream's retention in force, tags and creation time. Throws StreamNotFound.
+  StreamAttributes attributes(std::string_view name) const;
+  // Changes the stream's retention (kept across restarts, see the top of this file); its next
+  // enforce_retention applies it. Throws StreamNotFound, Error unless `retention` is positive,
+  // SystemError when the attributes file cannot be written (the retention is then unchanged).
+  void set_retention(std::string_view name, std::chrono::milliseconds retention);
+  // Changes the stream's tags: `edit` gets a copy of them and may change it or throw (then nothing
+  // changes and the exception propagates); the result is persisted and kept. Serialized with every
+  // other change. Throws StreamNotFound, what `edit` throws, SystemError as set_retention.
+  void update_tags(std::string_view name, const std::function<void(StreamTags& tags)>& edit);
+
   // Every stream's description, sorted by name. Throws what Stream::describe throws.
   std::vector<StreamDescription> describe() const;
   // Stream::enforce_retention of every stream; returns the sum. Throws the first stream's Error.
@@ -87,7 +118,14 @@ class StreamStore {
   struct Entry {
     std::shared_ptr<LocalStream> stream;
     bool declared = false;
+    StreamTags tags;
+    std::optional<std::chrono::milliseconds> retention_change;  // set at run time
+    TimePoint created{};
   };
+  Entry open_entry(const std::filesystem::path& dir, const StreamConfig& config, bool declared) const;
+  void write_attributes(const std::string& name, const Entry& entry) const;
+  // A copy of the entry of `name` (taken under mutex_). Throws StreamNotFound.
+  Entry entry_copy(std::string_view name) const;
   std::shared_ptr<LocalStream> find(std::string_view name) const;  // nullptr when absent
   std::vector<std::shared_ptr<LocalStream>> all() const;
   void open_created();

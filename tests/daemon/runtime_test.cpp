@@ -596,6 +596,10 @@ TEST_F(DaemonStreaming, CredentialsAreRequiredBeyondLoopbackAndChecked) {
 
   const std::string token = "0123456789abcdef-not-a-real-secret";
   ::setenv("SLUICE_TEST_TOKEN", token.c_str(), 1);
+  // The AWS APIs on the same port need keys beyond loopback too.
+  EXPECT_THAT(refused(p), HasSubstr("the AWS APIs answer elsewhere only with keys"));
+  ::setenv("SLUICE_TEST_AWS_SECRET", "aws-secret-for-the-test", 1);
+  p.server.aws.credentials = {{"AKIDTEST", "SLUICE_TEST_AWS_SECRET"}};
   Runtime rt(p);
   Api api(rt);  // on every interface; the test's own traffic stays on loopback
   const std::string base_url = "http://127.0.0.1:" + std::to_string(api.port());

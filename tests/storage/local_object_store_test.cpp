@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/error.h"
 #include "metastore/event_queue.h"
@@ -171,6 +173,73 @@ TEST_F(StorageLocal, RemoveDeletesAndPrunesEmptyDirectories) {
   EXPECT_FALSE(std::filesystem::exists(root() / "raw" / "x"));
   store.put("raw", "x", "now a plain object");  // the old directory no longer blocks it
   EXPECT_EQ(store.get("raw", "x"), "now a plain object");
+}
+
+TEST_F(StorageLocal, AttributesAndAGivenEtagAreKeptBesideTheObjectNotAsObjects) {
+  LocalObjectStore store(root(), {"raw"}, nullptr);
+  WriteOptions options;
+  options.content_type = "application/json";
+  options.metadata = {{"owner", "ann"}};
+  options.etag = "0123456789abcdef0123456789abcdef-3";
+  auto writer = store.open_writer_with("raw", "dir/obj", options);
+  writer->write("body");
+  const auto info = writer->commit();
+  EXPECT_EQ(info.etag, options.etag);
+  const auto head = store.head("raw", "dir/obj");
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->etag, options.etag);
+  EXPECT_EQ(head->content_type, "application/json");
+  EXPECT_EQ(head->metadata, options.metadata);
+  EXPECT_EQ(all_files(root()), std::vector<std::string>{"raw/dir/obj"});
+  const auto listed = store.list("raw", {});
+  ASSERT_EQ(listed.objects.size(), 1u);
+  EXPECT_EQ(listed.objects[0].key, "dir/obj");
+  store.put("raw", "dir/obj", "plain");  // a put without attributes drops the old ones
+  EXPECT_EQ(store.head("raw", "dir/obj")->content_type, "");
+  EXPECT_TRUE(store.head("raw", "dir/obj")->metadata.empty());
+}
+
+TEST_F(StorageLocal, CreatedBucketsLastAcrossReopeningAndEmptyOnesCanBeRemoved) {
+  {
+    LocalObjectStore store(root(), {"raw"}, nullptr);
+    EXPECT_TRUE(store.create_bucket("made"));
+    EXPECT_FALSE(store.create_bucket("made"));
+    EXPECT_TRUE(testing_util::fails_with<Error>([&] { store.create_bucket("Bad_Name"); }, "Bad_Name"));
+    store.put("made", "k", "v");
+  }
+  LocalObjectStore store(root(), {"raw"}, nullptr);
+  EXPECT_TRUE(store.has_bucket("made"));
+  EXPECT_EQ(store.get("made", "k"), "v");
+  EXPECT_TRUE(testing_util::fails_with<BucketNotEmpty>([&] { store.remove_bucket("made"); }, "not empty"));
+  store.remove("made", "k");
+  store.remove_bucket("made");
+  EXPECT_FALSE(store.has_bucket("made"));
+  EXPECT_TRUE(testing_util::fails_with<NotFound>([&] { store.remove_bucket("made"); }, "made"));
+  LocalObjectStore reopened(root(), {"raw"}, nullptr);
+  EXPECT_FALSE(reopened.has_bucket("made"));
+}
+
+TEST_F(StorageLocal, ConcurrentDeletesAndPutsInOneDirectoryNeverFail) {
+  LocalObjectStore store(root(), {"raw"}, nullptr);
+  // Deleting a directory's last objects from two threads at once, and putting into a directory that
+  // a delete is emptying, once failed on the directory going away under the other thread.
+  std::atomic<int> failures{0};
+  auto worker = [&](const std::string& name) {
+    for (int i = 0; i < 100; ++i) {
+      const std::string key = "d" + std::to_string(i % 3) + "/" + name;
+      try {
+        store.put("raw", key, "x");
+        store.remove("raw", key);
+      } catch (const std::exception& e) {
+        ADD_FAILURE() << key << ": " << e.what();
+        ++failures;
+      }
+    }
+  };
+  std::thread a(worker, "a"), b(worker, "b");
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 class StorageEvents : public StorageLocal {

@@ -44,8 +44,10 @@ def client_environment(extra=None):
 
 
 class Daemon:
-    def __init__(self, pipeline_body, server_extra="", env=None, startup_timeout=30):
+    def __init__(self, pipeline_body, server_extra="", env=None, startup_timeout=30, data_tmpfs_bytes=None):
+        """data_tmpfs_bytes: put the data directory on a tmpfs of that size (root only), to fill it."""
         self.pipeline_body = pipeline_body
+        self.data_tmpfs_bytes = data_tmpfs_bytes
         self.server_extra = server_extra
         self.env = env or {}
         self.startup_timeout = startup_timeout
@@ -58,7 +60,17 @@ class Daemon:
         server = "server:\n  port: 0\n" + "".join("  " + line + "\n" for line in self.server_extra.splitlines() if line)
         with open(self.pipeline, "w") as f:
             f.write("data_dir: ./data\n" + server + self.pipeline_body)
-        self.start()
+        self.mounted = None
+        if self.data_tmpfs_bytes:
+            self.mounted = os.path.join(self.dir, "data")
+            os.mkdir(self.mounted)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%d" % self.data_tmpfs_bytes, "tmpfs", self.mounted],
+                           check=True)
+        try:
+            self.start()
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def start(self):
@@ -101,6 +113,8 @@ class Daemon:
 
     def __exit__(self, *exc):
         self.stop()
+        if self.mounted:
+            subprocess.run(["umount", self.mounted], check=False)
         self.tmp.cleanup()
 
     def log_text(self):

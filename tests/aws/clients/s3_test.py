@@ -237,3 +237,56 @@ class S3RestartTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class S3DiskFullTest(unittest.TestCase):
+    """The system's own failure: a put on a full disk is a retryable 503, leaves no trace (no object,
+    no temporary file, no event), and puts succeed again once there is room."""
+
+    @unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root")
+    def test_a_put_on_a_full_disk_is_503_and_leaves_nothing(self):
+        with Daemon(PIPELINE, data_tmpfs_bytes=24 << 20) as sluice:
+            s3 = sluice.client("s3")
+            big = os.urandom(30 << 20)
+            with self.assertRaises(ClientError) as refused:
+                s3.put_object(Bucket="sluice-demo", Key="raw/big.bin", Body=big)
+            self.assertEqual(refused.exception.response["ResponseMetadata"]["HTTPStatusCode"], 503)
+            self.assertEqual(error_code(refused.exception), "ServiceUnavailable")
+            with self.assertRaises(ClientError) as missing:
+                s3.head_object(Bucket="sluice-demo", Key="raw/big.bin")
+            self.assertEqual(missing.exception.response["ResponseMetadata"]["HTTPStatusCode"], 404)
+            leftovers = [os.path.join(d, f) for d, _, files in os.walk(os.path.join(sluice.dir, "data", "objects"))
+                         for f in files if not f.startswith(".sluice-buckets")]
+            self.assertEqual(leftovers, [], "nothing of the refused put stays on disk")
+            s3.put_object(Bucket="sluice-demo", Key="raw/small.txt", Body=b"fits")
+            self.assertEqual(s3.get_object(Bucket="sluice-demo", Key="raw/small.txt")["Body"].read(), b"fits")
+
+
+class S3KillTest(unittest.TestCase):
+    def test_a_put_cut_by_kill_9_leaves_no_object_after_the_restart(self):
+        import signal
+        import socket
+        import time
+        with Daemon(PIPELINE) as sluice:
+            conn = socket.create_connection(("127.0.0.1", sluice.port))
+            head = ("PUT /sluice-demo/raw/cut.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/s3/aws4_request, "
+                    "SignedHeaders=host, Signature=00\r\nx-amz-content-sha256: UNSIGNED-PAYLOAD\r\n"
+                    "x-amz-date: 20261125T000000Z\r\nContent-Length: %d\r\n\r\n" % (10 << 20))
+            conn.sendall(head.encode() + b"x" * (5 << 20))
+            objects = os.path.join(sluice.dir, "data", "objects", "sluice-demo")
+
+            def temp_file_exists():
+                return any(f.startswith(".sluice-tmp") for _, _, files in os.walk(objects) for f in files)
+
+            wait_for(temp_file_exists, timeout=10, what="the put's temporary file")
+            sluice.stop(signal.SIGKILL)
+            conn.close()
+            sluice.start()
+            s3 = sluice.client("s3")  # the new daemon listens on another port
+            with self.assertRaises(ClientError) as missing:
+                s3.head_object(Bucket="sluice-demo", Key="raw/cut.bin")
+            self.assertEqual(missing.exception.response["ResponseMetadata"]["HTTPStatusCode"], 404)
+            self.assertFalse(temp_file_exists(), "the new owner removed the killed put's temporary file")
+            listed = s3.list_objects_v2(Bucket="sluice-demo", Prefix="raw/")
+            self.assertEqual(keys_of(listed), [])

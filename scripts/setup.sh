@@ -12,7 +12,7 @@ APT_PACKAGES=(
   libboost1.81-dev libcurl4-openssl-dev libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev
   libsqlite3-dev libssl-dev libdeflate-dev libzstd-dev libhowardhinnant-date-dev tzdata
   libspdlog-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
-  libpugixml-dev clang-14 libclang-rt-14-dev python3-boto3 awscli
+  libpugixml-dev clang-14 libclang-rt-14-dev python3-boto3 awscli python3-prometheus-client
 )
 
 missing=()

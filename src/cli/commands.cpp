@@ -3,9 +3,9 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
-#include <iomanip>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -14,6 +14,8 @@
 
 #include "catalog/catalog.h"
 #include "cli/embedded_example.h"
+#include "cli/terminal.h"
+#include "common/display_width.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "config/pipeline.h"
@@ -43,26 +45,32 @@ config::Pipeline load(const Options& opt) {
 
 std::string time_or_dash(const std::optional<TimePoint>& t) { return t ? format_iso8601_utc(*t) : "-"; }
 
-// Succeeded runs go to stdout; failed ones to stderr, one line each with the reason.
+// Succeeded runs go to stdout; failed ones to stderr, one line each (in one write) with the reason.
 void print_summaries(const std::vector<daemon::RunSummary>& runs) {
   for (const auto& r : runs) {
     const bool ok = r.status == metastore::RunStatus::kSucceeded;
-    std::ostream& out = ok ? std::cout : std::cerr;
-    out << "run " << r.run_id << " " << r.name << ": " << metastore::to_string(r.status);
-    if (ok) out << ", " << r.records << " records, " << r.bytes << " bytes -> " << r.object;
-    if (!r.error.empty()) out << ": " << r.error;
-    out << '\n';
+    std::ostringstream line;
+    line << "run " << r.run_id << " " << r.name << ": " << metastore::to_string(r.status);
+    if (ok) line << ", " << r.records << " records, " << r.bytes << " bytes -> " << r.object;
+    if (!r.error.empty()) line << ": " << r.error;
+    line << '\n';
+    (ok ? std::cout : std::cerr) << line.str();
   }
 }
 
-// A plain text table: columns as wide as their widest value (capped), NULL shown as NULL.
+// A progress line "WHAT: running" for work whose amount is known only at its end (a trigger, a crawl,
+// processing), shown on a terminal only.
+Progress running(const std::string& what) {
+  return Progress([what] { return what + ": running"; });
+}
+
+// A plain text table: columns as wide as their widest value (capped), NULL shown as NULL. Widths are
+// terminal columns (display width), so that accents, CJK and emoji do not shift the columns after them.
 constexpr size_t kMaxCellWidth = 48;
 
 std::string table_cell(const std::optional<std::string>& v) {
-  std::string text = v ? *v : "NULL";
-  for (char& c : text)
-    if (c == '\n' || c == '\t') c = ' ';
-  if (text.size() > kMaxCellWidth) text = text.substr(0, kMaxCellWidth - 3) + "...";
+  std::string text = v ? printable_utf8(*v) : "NULL";
+  if (display_width(text) > kMaxCellWidth) text = truncate_to_width(text, kMaxCellWidth - 3) + "...";
   return text;
 }
 
@@ -70,28 +78,30 @@ std::string table_cell(const std::optional<std::string>& v) {
 std::vector<size_t> table_widths(const std::vector<std::string>& header,
                                  const std::vector<std::vector<std::optional<std::string>>>& rows) {
   std::vector<size_t> width(header.size());
-  for (size_t i = 0; i < header.size(); ++i) width[i] = std::min(kMaxCellWidth, header[i].size());
+  for (size_t i = 0; i < header.size(); ++i) width[i] = std::min(kMaxCellWidth, display_width(header[i]));
   for (const auto& row : rows)
     for (size_t i = 0; i < row.size() && i < width.size(); ++i)
-      width[i] = std::max(width[i], table_cell(row[i]).size());
+      width[i] = std::max(width[i], display_width(table_cell(row[i])));
   return width;
 }
 
-// Prints `rows` (after the header when `with_header`) in columns of `width`.
+// Prints `rows` (after the header when `with_header`) in columns of `width`, each line in one write.
 void print_table_rows(const std::vector<std::string>& header,
                       const std::vector<std::vector<std::optional<std::string>>>& rows,
                       const std::vector<size_t>& width, bool with_header) {
   auto line = [&](const std::vector<std::string>& values) {
     std::string out;
     for (size_t i = 0; i < values.size(); ++i) {
-      out += values[i];
-      if (i + 1 < values.size()) out += std::string(width[i] - std::min(width[i], values[i].size()) + 2, ' ');
+      const bool last = i + 1 == values.size() || i + 1 >= width.size();
+      out += last ? values[i] : pad_to_width(values[i], width[i] + 2);
+      if (last) break;
     }
-    std::cout << out << '\n';
+    out += '\n';
+    std::cout << out;
   };
   if (with_header) {
     std::vector<std::string> names;
-    for (const auto& h : header) names.push_back(h.size() > kMaxCellWidth ? h.substr(0, kMaxCellWidth) : h);
+    for (const auto& h : header) names.push_back(truncate_to_width(printable_utf8(h), kMaxCellWidth));
     line(names);
   }
   for (const auto& row : rows) {
@@ -166,16 +176,26 @@ int cmd_validate(const Options& opt) {
 }
 
 int cmd_trigger(const Options& opt) {
+  line_buffer_stdout();  // background work logs to stderr: between printed lines, never inside one
   daemon::Runtime runtime(load(opt));
-  auto runs = runtime.trigger(opt.name);
+  std::vector<daemon::RunSummary> runs;
+  {
+    auto progress = running("trigger " + opt.name);
+    runs = runtime.trigger(opt.name);
+  }
   print_summaries(runs);
   // What the runs wrote flows on to the processors, as the daemon would do.
-  auto processed = runtime.process_pending();
+  std::vector<daemon::RunSummary> processed;
+  {
+    auto progress = running("processing what " + opt.name + " wrote");
+    processed = runtime.process_pending();
+  }
   print_summaries(processed);
   return all_succeeded(runs) && all_succeeded(processed) ? 0 : 1;
 }
 
 int cmd_reprocess(const Options& opt) {
+  line_buffer_stdout();  // background work logs to stderr: between printed lines, never inside one
   config::Pipeline pipeline = load(opt);
   if (!pipeline.find_processor(opt.name)) {
     throw Error("no processor named \"" + opt.name + "\" in " + pipeline.file.string());
@@ -195,7 +215,11 @@ int cmd_reprocess(const Options& opt) {
     std::cerr << reopened.size() << " inputs handed to the running daemon; `sluice runs` shows the outcome\n";
     return 0;
   }
-  auto processed = runtime.process_pending();
+  std::vector<daemon::RunSummary> processed;
+  {
+    auto progress = running("reprocess " + opt.name);
+    processed = runtime.process_pending();
+  }
   print_summaries(processed);
   return all_succeeded(processed) ? 0 : 1;
 }
@@ -215,17 +239,19 @@ int cmd_runs(const Options& opt) {
     std::cout << out.dump(2) << '\n';
     return 0;
   }
-  std::cout << std::left << std::setw(6) << "RUN" << std::setw(25) << "STARTED" << std::setw(25) << "ENDED"
-            << std::setw(12) << "STATUS" << std::setw(10) << "TRIGGER" << std::setw(14) << "SOURCE"
-            << std::right << std::setw(9) << "RECORDS" << std::setw(10) << "BYTES"
-            << "  "
-            << "OBJECT / ERROR" << '\n';
+  // Columns by display width: a source name or an error may hold any UTF-8.
+  std::cout << pad_to_width("RUN", 6) << pad_to_width("STARTED", 25) << pad_to_width("ENDED", 25)
+            << pad_to_width("STATUS", 12) << pad_to_width("TRIGGER", 10) << pad_to_width("SOURCE", 14)
+            << pad_left_to_width("RECORDS", 9) << pad_left_to_width("BYTES", 10) << "  OBJECT / ERROR\n";
   for (const auto& r : runs) {
-    std::cout << std::left << std::setw(6) << r.id << std::setw(25) << format_iso8601_utc(r.started)
-              << std::setw(25) << time_or_dash(r.ended) << std::setw(12) << metastore::to_string(r.status)
-              << std::setw(10) << r.trigger << std::setw(14) << r.name << std::right << std::setw(9)
-              << r.records << std::setw(10) << r.bytes << "  " << (r.error.empty() ? r.object : r.error)
-              << '\n';
+    std::string line =
+        pad_to_width(std::to_string(r.id), 6) + pad_to_width(format_iso8601_utc(r.started), 25) +
+        pad_to_width(time_or_dash(r.ended), 25) +
+        pad_to_width(std::string(metastore::to_string(r.status)), 12) +
+        pad_to_width(printable_utf8(r.trigger), 10) + pad_to_width(printable_utf8(r.name), 14) +
+        pad_left_to_width(std::to_string(r.records), 9) + pad_left_to_width(std::to_string(r.bytes), 10) +
+        "  " + printable_utf8(r.error.empty() ? r.object : r.error) + '\n';
+    std::cout << line;
   }
   return 0;
 }
@@ -318,8 +344,8 @@ bool demo_batch(daemon::Runtime& runtime, const config::Pipeline& pipeline) {
   std::cout << "\nObjects in s3://" << bucket << "/:\n";
   auto listing = runtime.objects().list(bucket, {});
   for (const auto& o : listing.objects) {
-    std::cout << "  " << std::left << std::setw(72) << o.key << std::right << std::setw(9) << o.size
-              << " bytes  etag " << o.etag << '\n';
+    std::cout << "  " << pad_to_width(printable_utf8(o.key), 72)
+              << pad_left_to_width(std::to_string(o.size), 9) << " bytes  etag " << o.etag << '\n';
   }
   auto show = [&](const std::string& prefix, int max_lines) {
     for (const auto& o : listing.objects) {
@@ -343,9 +369,10 @@ void demo_queries(daemon::Runtime& runtime, const config::Pipeline& pipeline) {
   for (const auto& t : runtime.catalog().tables(pipeline.query.database)) {
     std::string keys;
     for (const auto& k : t.partition_keys) keys += (keys.empty() ? "" : ",") + k;
-    std::cout << "  " << std::left << std::setw(10) << t.name << std::setw(9)
-              << catalog::classification(t.format) << std::setw(4) << t.columns.size() << "columns  "
-              << (keys.empty() ? "" : "partitioned by " + keys + "  ") << t.location() << std::right << '\n';
+    std::cout << "  " << pad_to_width(printable_utf8(t.name), 10)
+              << pad_to_width(catalog::classification(t.format), 9)
+              << pad_to_width(std::to_string(t.columns.size()), 4) << "columns  "
+              << (keys.empty() ? "" : "partitioned by " + keys + "  ") << t.location() << '\n';
   }
   const std::string sql = "SELECT id, name, email, address_city, company_catchphrase FROM " +
                           pipeline.query.database + ".users ORDER BY id";
@@ -395,17 +422,26 @@ int cmd_demo(const Options& opt) {
   config::Pipeline pipeline = config::parse_pipeline(yaml, file);
   pipeline.data_dir = dir / "data";
 
+  // The log of the demo's background work goes to a file: printed to the console it would land in the
+  // middle of a record; its warnings and errors are shown between sections.
+  line_buffer_stdout();
+  const auto log_file = dir / "demo.log";
+  LogToFile log(log_file);
   std::cout << "sluice demo\n"
             << "  fixture API (stands in for https://jsonplaceholder.typicode.com): " << base << "\n"
             << "  pipeline: " << file.string() << " (examples/jsonplaceholder/pipeline.yaml)\n"
-            << "  data directory: " << pipeline.data_dir.string() << "\n\n";
+            << "  data directory: " << pipeline.data_dir.string() << "\n"
+            << "  log: " << log_file.string() << "\n\n";
   bool ok = true;
   {
     daemon::Runtime runtime(pipeline);
     ok = demo_batch(runtime, pipeline);
+    log.print_new_problems();
     demo_queries(runtime, pipeline);
+    log.print_new_problems();
     demo_streaming(runtime, pipeline);
   }
+  log.print_new_problems();
   std::cout << "\nRun history (sluice runs --data-dir " << pipeline.data_dir.string() << "):\n";
   Options runs_opt = opt;
   runs_opt.pipeline = file.string();
@@ -792,16 +828,26 @@ int cmd_put(const Options& opt) {
     in_batch = 0;
     planner.clear();
   };
-  for (std::string line; std::getline(std::cin, line);) {
-    ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (planner.full_before(line.size() + 1)) flush();
-    planner.add(line.size() + 1);
-    batch += line;
-    batch += '\n';
-    ++in_batch;
+  {
+    // Ended before the summary line, which it would otherwise erase.
+    std::atomic<uint64_t> sent_shown{0}, bytes_read{0};
+    Progress progress([&] {
+      return "put " + opt.name + ": " + std::to_string(sent_shown.load()) + " records sent, " +
+             std::to_string(bytes_read.load() >> 20) + " MiB read";
+    });
+    for (std::string line; std::getline(std::cin, line);) {
+      ++line_number;
+      bytes_read += line.size() + 1;
+      sent_shown = sent;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      if (planner.full_before(line.size() + 1)) flush();
+      planner.add(line.size() + 1);
+      batch += line;
+      batch += '\n';
+      ++in_batch;
+    }
+    flush();
   }
-  flush();
   std::cerr << "put " << sent << " records into " << opt.name << '\n';
   return 0;
 }

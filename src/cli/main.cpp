@@ -1,6 +1,5 @@
 // sluice: the command-line entry point. Each sub-command is a thin shell over the components; every
 // failure ends as one line on stderr and a non-zero exit status.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/terminal.h"
 #include "common/error.h"
 #include "config/pipeline.h"
 
@@ -137,8 +137,8 @@ void add_stream_commands(CLI::App& app, sluice::cli::Options& opt, Commands& com
 }  // namespace
 
 int main(int argc, char** argv) {
-  spdlog::set_default_logger(spdlog::stderr_color_mt("sluice"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  // Log lines go to stderr whole, around the progress line of a long command (cli/terminal.h).
+  spdlog::set_default_logger(sluice::cli::make_console_logger("sluice"));
   if (const char* level = std::getenv("SLUICE_LOG")) spdlog::set_level(spdlog::level::from_str(level));
 
   CLI::App app{"sluice — a self-hosted data pipeline: schedule, extract, store, process, query"};

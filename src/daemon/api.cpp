@@ -72,6 +72,7 @@ Api::Api(Runtime& runtime, std::function<nlohmann::json()> status) {
   add_query_routes(native, runtime);
   add_catalog_routes(native, runtime);
   add_processor_routes(native, runtime);
+  add_metrics_routes(native, runtime);
   add_aws_routes(router, runtime);
   http_ = std::make_unique<server::HttpServer>(server_options(server), std::move(router));
   http_->start();

@@ -22,6 +22,8 @@ void add_query_routes(server::RouteGroup& native, Runtime& runtime);
 void add_catalog_routes(server::RouteGroup& native, Runtime& runtime);
 // GET /v1/processors/{name}/quarantine, POST /v1/processors/{name}/reprocess.
 void add_processor_routes(server::RouteGroup& native, Runtime& runtime);
+// GET /metrics: the Runtime's figures in the Prometheus text format 0.0.4 (runtime.metrics()).
+void add_metrics_routes(server::RouteGroup& native, Runtime& runtime);
 // The AWS wire APIs (src/aws): Kinesis, Firehose, Athena and Glue by X-Amz-Target, S3 by the SigV4
 // credential scope (path style) or the Host (virtual-hosted style). Adds their groups to `router`.
 void add_aws_routes(server::Router& router, Runtime& runtime);

@@ -117,7 +117,10 @@ void add_aws_routes(server::Router& router, Runtime& runtime) {
   };
   aws::add_kinesis_routes(
       json_service(router, "kinesis"),
-      aws::KinesisBackend{.streams = [&runtime]() -> stream::StreamStore& { return runtime.streams(); }});
+      aws::KinesisBackend{
+          .streams = [&runtime]() -> stream::StreamStore& { return runtime.streams(); },
+          .on_put = [&runtime](const std::string& stream, auto records,
+                               auto results) { runtime.count_put(stream, records, results); }});
   aws::add_firehose_routes(json_service(router, "firehose"),
                            aws::FirehoseBackend{.deliveries = [&runtime]() -> delivery::DeliveryStreams& {
                              return runtime.delivery_streams();

@@ -42,7 +42,9 @@ server::HttpResponse put_records(Runtime& runtime, const server::RouteRequest& r
   }
   try {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& result : target->put(records))
+    const auto results = target->put(records);
+    runtime.count_put(name, records, results);
+    for (const auto& result : results)
       out.push_back({{"shard_id", result.shard_id}, {"sequence_number", result.sequence_number}});
     return json_response(200, {{"stream", name}, {"failed_record_count", 0}, {"records", out}});
   } catch (const stream::StreamNotFound& e) {

@@ -15,6 +15,7 @@
 #include "catalog/metastore_catalog.h"
 #include "common/error.h"
 #include "common/fs.h"
+#include "daemon/runtime_metrics.h"
 #include "delivery/delivery_streams.h"
 #include "delivery/metastore_progress.h"
 #include "extract/extractor.h"
@@ -23,6 +24,7 @@
 #include "metastore/metastore.h"
 #include "metastore/run_log.h"
 #include "metastore/schedule_state.h"
+#include "metrics/registry.h"
 #include "process/processor.h"
 
 namespace sluice::daemon {
@@ -82,8 +84,12 @@ struct Runtime::Parts {
     streams = backends.streams(pipeline);
     deliveries = std::make_unique<delivery::DeliveryStreams>(
         pipeline.data_dir / "firehose", pipeline.deliveries, *streams, *objects, delivery_progress);
+    measures.collect_lag(*deliveries, *streams, delivery_progress);
   }
 
+  // First, so that it goes last: the lag collector reads the stores below.
+  metrics::Registry registry;
+  RuntimeMetrics measures{registry};
   OwnerLock lock;
   metastore::Metastore db;
   metastore::RunLog runs;
@@ -101,10 +107,14 @@ struct Runtime::Parts {
 };
 
 namespace {
-// Records how a run ended and returns what the CLI and API show of it.
-RunSummary finish_run(Runtime::Parts& parts, int64_t run_id, const std::string& name,
-                      const metastore::RunOutcome& outcome) {
+using RunClock = std::chrono::steady_clock;
+
+// Records how a run (of `kind`, begun at `began`) ended, counts it, and returns what the CLI and
+// API show of it.
+RunSummary finish_run(Runtime::Parts& parts, int64_t run_id, const std::string& kind, const std::string& name,
+                      const metastore::RunOutcome& outcome, RunClock::time_point began) {
   parts.runs.finish(run_id, outcome);
+  parts.measures.record_run(kind, std::string(metastore::to_string(outcome.status)), RunClock::now() - began);
   RunSummary summary;
   summary.run_id = run_id;
   summary.name = name;
@@ -146,14 +156,30 @@ Runtime::Runtime(config::Pipeline pipeline, Ownership ownership, std::optional<B
 Runtime::~Runtime() = default;
 
 storage::ObjectStore& Runtime::objects() { return *parts_->objects; }
+metrics::Registry& Runtime::metrics() { return parts_->registry; }
 catalog::Catalog& Runtime::catalog() { return parts_->catalog; }
 
+namespace {
+// Runs a query and counts how it ended.
+template <typename Run>
+query::QueryResult counted_query(RuntimeMetrics& measures, Run run) {
+  try {
+    auto result = run();
+    measures.record_query("SUCCEEDED");
+    return result;
+  } catch (const query::QueryFailed& e) {
+    measures.record_query(e.cause() == query::QueryFailed::Cause::kCancelled ? "CANCELLED" : "FAILED");
+    throw;
+  }
+}
+}  // namespace
+
 query::QueryResult Runtime::query(std::string_view sql, const std::string& database) {
-  return parts_->engine.run(sql, database);
+  return counted_query(parts_->measures, [&] { return parts_->engine.run(sql, database); });
 }
 
 query::QueryResult Runtime::query(std::string_view sql, const query::RunOptions& options) {
-  return parts_->engine.run(sql, options);
+  return counted_query(parts_->measures, [&] { return parts_->engine.run(sql, options); });
 }
 
 query::QueryEngine& Runtime::queries() { return parts_->engine; }
@@ -181,7 +207,14 @@ stream::Stream& Runtime::stream(std::string_view name) { return streams().get(na
 
 std::vector<stream::PutResult> Runtime::put_records(std::string_view name,
                                                     std::span<const stream::PutRecord> records) {
-  return stream(name).put(records);
+  auto results = stream(name).put(records);
+  count_put(name, records, results);
+  return results;
+}
+
+void Runtime::count_put(std::string_view stream, std::span<const stream::PutRecord> records,
+                        std::span<const stream::PutResult> results) {
+  parts_->measures.record_put(std::string(stream), records, results);
 }
 
 void Runtime::put_json(const std::string& name, const std::string& body) {
@@ -196,7 +229,11 @@ stream::CheckpointStore& Runtime::checkpoints() { return parts_->checkpoints; }
 uint64_t Runtime::deliver(TimePoint now, bool force) {
   uint64_t delivered = 0;
   if (!parts_->deliveries) return 0;
-  for (const auto& result : parts_->deliveries->poll(now, force)) {
+  parts_->measures.before_poll(*parts_->deliveries, *parts_->streams, parts_->delivery_progress);
+  const auto results = parts_->deliveries->poll(now, force);
+  parts_->measures.after_poll(results, now_ms(), *parts_->deliveries, *parts_->streams,
+                              parts_->delivery_progress);
+  for (const auto& result : results) {
     const auto& report = result.report;
     delivered += report.records;
     if (!report.objects.empty()) {
@@ -234,6 +271,7 @@ TimePoint Runtime::anchor(std::string_view schedule, TimePoint now) {
 }
 
 RunSummary Runtime::extract_source(int64_t run_id, const extract::SourceConfig& source, TimePoint at) {
+  const auto began = RunClock::now();
   metastore::RunOutcome outcome;
   try {
     extract::ExtractContext ctx;
@@ -263,7 +301,7 @@ RunSummary Runtime::extract_source(int64_t run_id, const extract::SourceConfig& 
     outcome.status = cancelled_.load() ? metastore::RunStatus::kInterrupted : metastore::RunStatus::kFailed;
     outcome.error = e.what();
   }
-  RunSummary summary = finish_run(*parts_, run_id, source.name, outcome);
+  RunSummary summary = finish_run(*parts_, run_id, "source", source.name, outcome, began);
   if (summary.status == metastore::RunStatus::kSucceeded) {
     spdlog::info("run {} source {}: {} records, {} bytes -> {}", run_id, source.name, summary.records,
                  summary.bytes, summary.object);
@@ -314,6 +352,7 @@ RunSummary Runtime::execute_target(int64_t run_id, const std::string& name, Time
 }
 
 RunSummary Runtime::execute_crawl(int64_t run_id, const catalog::CrawlerConfig& config) {
+  const auto began = RunClock::now();
   metastore::RunOutcome outcome;
   try {
     catalog::Crawler crawler(config, *parts_->objects, parts_->catalog);
@@ -334,7 +373,7 @@ RunSummary Runtime::execute_crawl(int64_t run_id, const catalog::CrawlerConfig& 
     outcome.error = e.what();
     spdlog::warn("run {} crawler {}: failed: {}", run_id, config.name, e.what());
   }
-  return finish_run(*parts_, run_id, config.name, outcome);
+  return finish_run(*parts_, run_id, "crawl", config.name, outcome, began);
 }
 
 RunSummary Runtime::run_crawler(std::string_view name, std::string_view trigger, std::string_view schedule) {
@@ -421,6 +460,7 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor,
   const storage::ObjectEvent& event = queued.event;
   const std::string consumer = consumer_of(processor);
   const int64_t run_id = parts_->runs.start({"process", processor.name, "event"});
+  const auto began = RunClock::now();
   metastore::RunOutcome outcome;
   const std::string input = "s3://" + event.bucket + "/" + event.key;
   try {
@@ -429,6 +469,7 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor,
       auto out = process::transform(processor, body, event.key, pipeline_.data_dir / "tmp");
       const std::string key = process::output_key(processor, event.key, event.time);
       parts_->objects->put(processor.output_bucket, key, out.bytes);
+      const auto created_to_durable = now_ms() - event.time;
       outcome.status = metastore::RunStatus::kSucceeded;
       outcome.records = out.records;
       outcome.bytes = out.bytes.size();
@@ -440,9 +481,11 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor,
         parts_->objects->remove(processor.output_bucket, quarantined);
       }
       parts_->events.ack(consumer, queued.id);
+      parts_->measures.record_processed(processor.name, created_to_durable);
     } catch (const process::ProcessError& e) {
       quarantine(processor, event, body, e.what());
       parts_->events.fail(consumer, queued.id, e.what());
+      parts_->measures.record_quarantined(processor.name);
       outcome.status = metastore::RunStatus::kFailed;
       outcome.object = "s3://" + processor.output_bucket + "/" + processor.error_prefix + event.key;
       outcome.error = e.what();
@@ -450,6 +493,7 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor,
   } catch (const storage::NotFound&) {
     // Deleted since: nothing to process, and nothing will appear later.
     parts_->events.fail(consumer, queued.id, input + " no longer exists");
+    parts_->measures.record_failed(processor.name);
     outcome.status = metastore::RunStatus::kFailed;
     outcome.error = input + " no longer exists";
   } catch (const std::exception& e) {
@@ -459,8 +503,9 @@ RunSummary Runtime::process_event(const process::ProcessorConfig& processor,
     outcome.status = metastore::RunStatus::kFailed;
     outcome.error = "will be retried in " + std::to_string(delay.count() / 1000) + " s: " + e.what();
     postpone(consumer, std::span(&queued, 1), delay, e.what());
+    parts_->measures.record_failed(processor.name);
   }
-  RunSummary summary = finish_run(*parts_, run_id, processor.name, outcome);
+  RunSummary summary = finish_run(*parts_, run_id, "process", processor.name, outcome, began);
   if (summary.status == metastore::RunStatus::kSucceeded) {
     spdlog::info("run {} processor {}: {} -> {} ({} records)", run_id, processor.name, input, summary.object,
                  summary.records);
@@ -549,6 +594,7 @@ std::vector<RunSummary> Runtime::crawl_changes() {
           objects.emplace_back(queued.event.bucket, queued.event.key);
       if (!objects.empty()) {
         const int64_t run_id = parts_->runs.start({"crawl", config.name, "event"});
+        const auto began = RunClock::now();
         metastore::RunOutcome outcome;
         try {
           outcome = crawl_outcome(config, crawler.crawl_objects(objects));
@@ -559,10 +605,10 @@ std::vector<RunSummary> Runtime::crawl_changes() {
           outcome.status = metastore::RunStatus::kFailed;
           outcome.error = "will be retried in " + std::to_string(delay.count() / 1000) + " s: " + e.what();
           postpone(consumer, claimed, delay, e.what());
-          out.push_back(finish_run(*parts_, run_id, config.name, outcome));
+          out.push_back(finish_run(*parts_, run_id, "crawl", config.name, outcome, began));
           break;
         }
-        out.push_back(finish_run(*parts_, run_id, config.name, outcome));
+        out.push_back(finish_run(*parts_, run_id, "crawl", config.name, outcome, began));
       }
       for (const auto& queued : claimed) parts_->events.ack(consumer, queued.id);
     }

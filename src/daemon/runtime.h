@@ -36,6 +36,9 @@ struct ObjectEvent;
 namespace sluice::delivery {
 class DeliveryStreams;
 }
+namespace sluice::metrics {
+class Registry;
+}
 
 namespace sluice::daemon {
 
@@ -96,6 +99,10 @@ class Runtime {
   // delivery::Delivery::poll) and returns how many records went into objects.
   std::vector<stream::PutResult> put_records(std::string_view stream,
                                              std::span<const stream::PutRecord> records);
+  // Counts a put made straight on a stream (the HTTP ingest route, the Kinesis API) in the metrics, as
+  // put_records() counts its own. Never throws but for std::bad_alloc.
+  void count_put(std::string_view stream, std::span<const stream::PutRecord> records,
+                 std::span<const stream::PutResult> results);
   stream::Stream& stream(std::string_view name);  // throws StreamNotFound
   // Every stream of the data directory: declared, and created at run time (create/remove/share).
   stream::StreamStore& streams();
@@ -115,6 +122,9 @@ class Runtime {
   std::vector<query::QueryRecord> query_history(int limit);
   std::optional<query::QueryRecord> query_record(const std::string& id);
   bool owner() const { return owner_; }
+  // The figures of GET /metrics: what this Runtime did (puts, runs, processing, queries, delivery
+  // latency) and, read at each scrape, the deliveries' lag. Lives as long as the Runtime.
+  metrics::Registry& metrics();
 
   // Retries, once each, the runs found interrupted when this Runtime opened (killed or stopped
   // mid-run), with the same slot, so they write the same object keys.

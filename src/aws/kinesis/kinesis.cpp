@@ -341,6 +341,7 @@ HttpResponse KinesisApi::put_record(const RouteRequest& request) {
   const auto stream = stream_named(put.stream);
   try {
     const auto results = stream->put(put.records);
+    if (backend_.on_put) backend_.on_put(put.stream, put.records, results);
     return json_reply({{"ShardId", results.at(0).shard_id},
                        {"SequenceNumber", results.at(0).sequence_number},
                        {"EncryptionType", "NONE"}});
@@ -377,7 +378,9 @@ HttpResponse KinesisApi::put_records(const RouteRequest& request) {
   const auto stream = stream_named(put.stream);
   std::string answer;
   try {
-    answer = put_records_answer(stream->put(put.records), 0, "", "");
+    const auto results = stream->put(put.records);
+    if (backend_.on_put) backend_.on_put(put.stream, put.records, results);
+    answer = put_records_answer(results, 0, "", "");
   } catch (const stream::Throttled&) {
     answer = put_records_answer(
         {}, put.records.size(), "ProvisionedThroughputExceededException",

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
 
 #include "common/time.h"
@@ -41,6 +42,11 @@ struct KinesisBackend {
   std::string iterator_key;
   // The clock of iterator expiry and MillisBehindLatest; null: now_ms().
   std::function<TimePoint()> clock;
+  // Called after each acknowledged put with the stream's name, the records and their results (one
+  // per record, in order): for the daemon's metrics. Null: nothing. Must not throw.
+  std::function<void(const std::string& stream, std::span<const stream::PutRecord> records,
+                     std::span<const stream::PutResult> results)>
+      on_put;
 };
 
 // The X-Amz-Target prefix of Kinesis Data Streams.

@@ -50,18 +50,8 @@ HttpResponse shape_error(const ErrorShaper& shaper, const HttpError& error, cons
   return response;
 }
 
-namespace detail {
-
-std::string json_error(const std::string& message) {
-  // Replacing invalid UTF-8 (an exception message may quote client bytes) instead of throwing.
-  return nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-         "\n";
-}
-
-HttpRequest make_request_head(const http::request_header<>& header) {
-  HttpRequest r;
-  r.method = std::string(header.method_string());
-  r.target = std::string(header.target());
+void set_target(HttpRequest& r, std::string_view target) {
+  r.target = std::string(target);
   const auto q = r.target.find('?');
   r.raw_path = r.target.substr(0, q);
   r.raw_query = q == std::string::npos ? "" : r.target.substr(q + 1);
@@ -80,6 +70,20 @@ HttpRequest make_request_head(const http::request_header<>& header) {
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
+}
+
+namespace detail {
+
+std::string json_error(const std::string& message) {
+  // Replacing invalid UTF-8 (an exception message may quote client bytes) instead of throwing.
+  return nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+HttpRequest make_request_head(const http::request_header<>& header) {
+  HttpRequest r;
+  r.method = std::string(header.method_string());
+  set_target(r, header.target());
   for (const auto& field : header) r.headers[std::string(field.name_string())] = std::string(field.value());
   return r;
 }

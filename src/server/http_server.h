@@ -234,4 +234,9 @@ class HttpServer {
 // kept as they are. Never throws (but for std::bad_alloc).
 std::string url_decode(std::string_view text, bool plus_is_space);
 
+// Fills request.target, raw_path, raw_query and the decoded path, query and query_params from
+// `target` (the path and query as sent: "/a%20b?x=1&x=2"), as the server does for every request.
+// Never throws (but for std::bad_alloc).
+void set_target(HttpRequest& request, std::string_view target);
+
 }  // namespace sluice::server

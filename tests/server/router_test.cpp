@@ -21,11 +21,7 @@ HttpRequest make(const std::string& method, const std::string& target, Headers h
                  std::string body = "") {
   HttpRequest r;
   r.method = method;
-  r.target = target;
-  const auto q = target.find('?');
-  r.raw_path = target.substr(0, q);
-  r.raw_query = q == std::string::npos ? "" : target.substr(q + 1);
-  r.path = url_decode(r.raw_path, false);
+  set_target(r, target);
   r.headers = std::move(headers);
   r.body = std::move(body);
   return r;

@@ -14,55 +14,13 @@ namespace {
 
 using testing::make_request;
 using testing::utc;
+using namespace testing::examples;
 
-constexpr const char* kS3Secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-constexpr const char* kS3KeyId = "AKIAIOSFODNN7EXAMPLE";
 const int64_t kSignedAt = utc(2013, 5, 24);
 
 SigV4Authenticator s3_authenticator(std::string secret = kS3Secret, int64_t now = kSignedAt,
                                     std::string key_id = kS3KeyId) {
-  SigV4Options options;
-  options.secrets[std::move(key_id)] = std::move(secret);
-  options.now = [now] { return now; };
-  return SigV4Authenticator(ProtocolFamily::kS3, "s3", std::move(options));
-}
-
-server::HttpRequest s3_get() {
-  return make_request("GET", "/test.txt",
-                      {{"Host", "examplebucket.s3.amazonaws.com"},
-                       {"Range", "bytes=0-9"},
-                       {"x-amz-content-sha256", std::string(sigv4::kEmptyPayloadHash)},
-                       {"x-amz-date", "20130524T000000Z"},
-                       {"Authorization",
-                        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
-                        "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"
-                        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"}});
-}
-
-server::HttpRequest s3_put() {
-  return make_request(
-      "PUT", "/test%24file.text",
-      {{"Host", "examplebucket.s3.amazonaws.com"},
-       {"Date", "Fri, 24 May 2013 00:00:00 GMT"},
-       {"x-amz-date", "20130524T000000Z"},
-       {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
-       {"x-amz-content-sha256", "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"},
-       {"Authorization",
-        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
-        "SignedHeaders=date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class,"
-        "Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"}},
-      "Welcome to Amazon S3.");
-}
-
-server::HttpRequest s3_presigned(const std::string& extra_query = "") {
-  return make_request(
-      "GET",
-      "/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2F"
-      "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&"
-      "X-Amz-SignedHeaders=host&"
-      "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404" +
-          extra_query,
-      {{"Host", "examplebucket.s3.amazonaws.com"}});
+  return authenticator(ProtocolFamily::kS3, "s3", std::move(key_id), std::move(secret), now);
 }
 
 // The error authenticate() throws for `request` (fails the test when it accepts).
@@ -84,7 +42,7 @@ void expect_refusal(const SigV4Authenticator& authenticator, const server::HttpR
 }
 
 TEST(SigV4Authenticator, S3RefusesAWrongSecret) {
-  const auto error = refusal(s3_authenticator("not the secret"), s3_get());
+  const auto error = refusal(s3_authenticator("not the secret"), s3_get_object_with_range());
   EXPECT_EQ(error.status(), 403);
   EXPECT_EQ(error.code(), "SignatureDoesNotMatch");
   bool has_string_to_sign = false;
@@ -93,56 +51,59 @@ TEST(SigV4Authenticator, S3RefusesAWrongSecret) {
 }
 
 TEST(SigV4Authenticator, S3RefusesAnUnknownKey) {
-  expect_refusal(s3_authenticator(kS3Secret, kSignedAt, "AKIAOTHERKEY0000"), s3_get(), 403,
+  expect_refusal(s3_authenticator(kS3Secret, kSignedAt, "AKIAOTHERKEY0000"), s3_get_object_with_range(), 403,
                  "InvalidAccessKeyId");
 }
 
 TEST(SigV4Authenticator, S3RefusesASkewedClock) {
-  expect_refusal(s3_authenticator(kS3Secret, kSignedAt + 15 * 60 + 1), s3_get(), 403, "RequestTimeTooSkewed");
-  expect_refusal(s3_authenticator(kS3Secret, kSignedAt - 15 * 60 - 1), s3_get(), 403, "RequestTimeTooSkewed");
+  expect_refusal(s3_authenticator(kS3Secret, kSignedAt + 15 * 60 + 1), s3_get_object_with_range(), 403,
+                 "RequestTimeTooSkewed");
+  expect_refusal(s3_authenticator(kS3Secret, kSignedAt - 15 * 60 - 1), s3_get_object_with_range(), 403,
+                 "RequestTimeTooSkewed");
   // Within the 15 minutes: accepted.
-  EXPECT_EQ(s3_authenticator(kS3Secret, kSignedAt + 15 * 60).authenticate(s3_get()), kS3KeyId);
+  EXPECT_EQ(s3_authenticator(kS3Secret, kSignedAt + 15 * 60).authenticate(s3_get_object_with_range()),
+            kS3KeyId);
 }
 
 TEST(SigV4Authenticator, S3RefusesAnExpiredPresignedUrl) {
-  EXPECT_EQ(s3_authenticator(kS3Secret, kSignedAt + 86400).authenticate(s3_presigned()), kS3KeyId);
-  const auto error = refusal(s3_authenticator(kS3Secret, kSignedAt + 86401), s3_presigned());
+  EXPECT_EQ(s3_authenticator(kS3Secret, kSignedAt + 86400).authenticate(s3_presigned_get()), kS3KeyId);
+  const auto error = refusal(s3_authenticator(kS3Secret, kSignedAt + 86401), s3_presigned_get());
   EXPECT_EQ(error.status(), 403);
   EXPECT_EQ(error.code(), "AccessDenied");
   EXPECT_STREQ(error.what(), "Request has expired");
 }
 
 TEST(SigV4Authenticator, S3RefusesAPresignedUrlBeyondAWeek) {
-  auto request = s3_presigned();
+  auto request = s3_presigned_get();
   request.query["X-Amz-Expires"] = "604801";
   expect_refusal(s3_authenticator(), request, 400, "AuthorizationQueryParametersError");
 }
 
 TEST(SigV4Authenticator, S3RefusesWhatChangedAfterSigning) {
   const auto s3 = s3_authenticator();
-  auto header = s3_get();
+  auto header = s3_get_object_with_range();
   header.headers["Range"] = "bytes=0-99";
   expect_refusal(s3, header, 403, "SignatureDoesNotMatch");
-  auto path = s3_get();
+  auto path = s3_get_object_with_range();
   path.raw_path = "/test2.txt";
   expect_refusal(s3, path, 403, "SignatureDoesNotMatch");
   // A parameter added to a presigned URL.
-  expect_refusal(
-      s3,
-      make_request("GET", s3_presigned("&versionId=1").target, {{"Host", "examplebucket.s3.amazonaws.com"}}),
-      403, "SignatureDoesNotMatch");
-  auto body = s3_put();
+  expect_refusal(s3,
+                 make_request("GET", s3_presigned_get("&versionId=1").target,
+                              {{"Host", "examplebucket.s3.amazonaws.com"}}),
+                 403, "SignatureDoesNotMatch");
+  auto body = s3_put_object();
   body.body = "Welcome to Amazon S4.";
   expect_refusal(s3, body, 400, "XAmzContentSHA256Mismatch");
   // A streamed body (not read yet: a length, or chunked transfer encoding) is left to verified_body.
-  auto streamed = s3_put();
+  auto streamed = s3_put_object();
   streamed.body.clear();
   streamed.headers["Transfer-Encoding"] = "chunked";
   EXPECT_EQ(s3.authenticate(streamed), kS3KeyId);
   streamed.headers.erase("Transfer-Encoding");
   expect_refusal(s3, streamed, 400, "XAmzContentSHA256Mismatch");  // an empty body, not the signed one
   // A signed header dropped.
-  auto dropped = s3_put();
+  auto dropped = s3_put_object();
   dropped.headers.erase("x-amz-storage-class");
   expect_refusal(s3, dropped, 403, "SignatureDoesNotMatch");
 }
@@ -151,14 +112,14 @@ TEST(SigV4Authenticator, S3RefusesMissingAndMalformedSignatures) {
   const auto s3 = s3_authenticator();
   expect_refusal(s3, make_request("GET", "/test.txt", {{"Host", "examplebucket.s3.amazonaws.com"}}), 403,
                  "AccessDenied");
-  auto malformed = s3_get();
+  auto malformed = s3_get_object_with_range();
   malformed.headers["Authorization"] =
       "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3";
   expect_refusal(s3, malformed, 400, "AuthorizationHeaderMalformed");
-  auto no_date = s3_get();
+  auto no_date = s3_get_object_with_range();
   no_date.headers.erase("x-amz-date");
   expect_refusal(s3, no_date, 403, "AccessDenied");
-  auto no_hash = s3_get();
+  auto no_hash = s3_get_object_with_range();
   no_hash.headers.erase("x-amz-content-sha256");
   expect_refusal(s3, no_hash, 400, "InvalidRequest");
 }
@@ -169,39 +130,24 @@ TEST(SigV4Authenticator, S3RefusesAnotherRegion) {
   options.secrets[kS3KeyId] = kS3Secret;
   options.now = [] { return kSignedAt; };
   const SigV4Authenticator s3(ProtocolFamily::kS3, "s3", options);
-  const auto error = refusal(s3, s3_get());
+  const auto error = refusal(s3, s3_get_object_with_range());
   EXPECT_EQ(error.code(), "AuthorizationHeaderMalformed");
   EXPECT_NE(std::string(error.what()).find("eu-west-1"), std::string::npos);
 }
 
 // The JSON services' words for the same failures, on the IAM example request (signed for "iam").
-server::HttpRequest iam_request() {
-  return make_request("GET", "/?Action=ListUsers&Version=2010-05-08",
-                      {{"Host", "iam.amazonaws.com"},
-                       {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
-                       {"X-Amz-Date", "20150830T123600Z"},
-                       {"Authorization",
-                        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, "
-                        "SignedHeaders=content-type;host;x-amz-date, "
-                        "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"}});
-}
-
-SigV4Authenticator json_authenticator(std::string secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                                      int64_t now = utc(2015, 8, 30, 12, 36),
+SigV4Authenticator json_authenticator(std::string secret = kIamSecret, int64_t now = utc(2015, 8, 30, 12, 36),
                                       std::string key_id = "AKIDEXAMPLE") {
-  SigV4Options options;
-  options.secrets[std::move(key_id)] = std::move(secret);
-  options.now = [now] { return now; };
-  return SigV4Authenticator(ProtocolFamily::kJson, "iam", std::move(options));
+  return authenticator(ProtocolFamily::kJson, "iam", std::move(key_id), std::move(secret), now);
 }
 
 TEST(SigV4Authenticator, JsonServicesAnswerInTheirOwnCodes) {
-  EXPECT_EQ(json_authenticator().authenticate(iam_request()), "AKIDEXAMPLE");
-  expect_refusal(json_authenticator("wrong"), iam_request(), 400, "InvalidSignatureException");
-  expect_refusal(json_authenticator(kS3Secret, utc(2015, 8, 30, 12, 36), "AKIDOTHER"), iam_request(), 400,
+  EXPECT_EQ(json_authenticator().authenticate(iam_list_users()), "AKIDEXAMPLE");
+  expect_refusal(json_authenticator("wrong"), iam_list_users(), 400, "InvalidSignatureException");
+  expect_refusal(json_authenticator(kS3Secret, utc(2015, 8, 30, 12, 36), "AKIDOTHER"), iam_list_users(), 400,
                  "UnrecognizedClientException");
   const auto skewed =
-      refusal(json_authenticator(kS3Secret, utc(2015, 8, 30, 12, 52), "AKIDEXAMPLE"), iam_request());
+      refusal(json_authenticator(kS3Secret, utc(2015, 8, 30, 12, 52), "AKIDEXAMPLE"), iam_list_users());
   EXPECT_EQ(skewed.code(), "InvalidSignatureException");
   EXPECT_NE(std::string(skewed.what())
                 .find("Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z"),
@@ -209,22 +155,22 @@ TEST(SigV4Authenticator, JsonServicesAnswerInTheirOwnCodes) {
       << skewed.what();
   expect_refusal(json_authenticator(), make_request("POST", "/", {{"Host", "iam.amazonaws.com"}}), 400,
                  "MissingAuthenticationTokenException");
-  auto malformed = iam_request();
+  auto malformed = iam_list_users();
   malformed.headers["Authorization"] =
       "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request";
   expect_refusal(json_authenticator(), malformed, 400, "IncompleteSignatureException");
   // A streaming payload mode is S3's only: a JSON body is whole, hashed or explicitly unsigned.
-  auto streaming = iam_request();
+  auto streaming = iam_list_users();
   streaming.headers["x-amz-content-sha256"] = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
   expect_refusal(json_authenticator(), streaming, 400, "InvalidSignatureException");
-  auto body = iam_request();
+  auto body = iam_list_users();
   body.body = "{}";  // the signature covers the (empty) body
   expect_refusal(json_authenticator(), body, 400, "InvalidSignatureException");
   // Another service's endpoint.
   SigV4Options options;
   options.secrets["AKIDEXAMPLE"] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
   options.now = [] { return utc(2015, 8, 30, 12, 36); };
-  expect_refusal(SigV4Authenticator(ProtocolFamily::kJson, "kinesis", options), iam_request(), 400,
+  expect_refusal(SigV4Authenticator(ProtocolFamily::kJson, "kinesis", options), iam_list_users(), 400,
                  "InvalidSignatureException");
 }
 
@@ -232,9 +178,9 @@ TEST(SigV4Authenticator, WithoutKeysAnythingIsAccepted) {
   const SigV4Authenticator open(ProtocolFamily::kS3, "s3", SigV4Options{});
   EXPECT_FALSE(open.verifies());
   EXPECT_EQ(open.authenticate(make_request("GET", "/x", {{"Host", "localhost"}})), "anonymous");
-  auto other_key = s3_get();  // a key sluice never heard of, a date years ago
+  auto other_key = s3_get_object_with_range();  // a key sluice never heard of, a date years ago
   EXPECT_EQ(open.authenticate(other_key), kS3KeyId);
-  const auto context = open.streaming_context(s3_get());
+  const auto context = open.streaming_context(s3_get_object_with_range());
   ASSERT_TRUE(context.has_value());
   EXPECT_FALSE(context->verify_signatures);
 }

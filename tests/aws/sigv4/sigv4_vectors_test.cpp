@@ -16,29 +16,7 @@ namespace {
 
 using testing::make_request;
 using testing::utc;
-
-constexpr const char* kIamSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-constexpr const char* kS3Secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-constexpr const char* kS3KeyId = "AKIAIOSFODNN7EXAMPLE";
-
-SigV4Authenticator authenticator(ProtocolFamily family, std::string service, std::string key_id,
-                                 std::string secret, int64_t now) {
-  SigV4Options options;
-  options.secrets[std::move(key_id)] = std::move(secret);
-  options.now = [now] { return now; };
-  return SigV4Authenticator(family, std::move(service), std::move(options));
-}
-
-server::HttpRequest iam_list_users() {
-  return make_request("GET", "/?Action=ListUsers&Version=2010-05-08",
-                      {{"Host", "iam.amazonaws.com"},
-                       {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
-                       {"X-Amz-Date", "20150830T123600Z"},
-                       {"Authorization",
-                        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, "
-                        "SignedHeaders=content-type;host;x-amz-date, "
-                        "Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"}});
-}
+using namespace testing::examples;
 
 // AWS's "Create a signed request" walk-through: each intermediate value it documents.
 TEST(SigV4Vectors, IamListUsersIntermediateValuesAreAwsDocumented) {
@@ -71,32 +49,7 @@ TEST(SigV4Vectors, IamListUsersIsAcceptedByTheAuthenticator) {
 // S3's "Signature Calculations for the Authorization Header" examples (examplebucket, 20130524).
 TEST(SigV4Vectors, S3GetObjectWithRange) {
   const auto s3 = authenticator(ProtocolFamily::kS3, "s3", kS3KeyId, kS3Secret, utc(2013, 5, 24));
-  const auto request =
-      make_request("GET", "/test.txt",
-                   {{"Host", "examplebucket.s3.amazonaws.com"},
-                    {"Range", "bytes=0-9"},
-                    {"x-amz-content-sha256", std::string(sigv4::kEmptyPayloadHash)},
-                    {"x-amz-date", "20130524T000000Z"},
-                    {"Authorization",
-                     "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
-                     "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"
-                     "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"}});
-  EXPECT_EQ(s3.authenticate(request), kS3KeyId);
-}
-
-server::HttpRequest s3_put_object() {
-  return make_request(
-      "PUT", "/test%24file.text",
-      {{"Host", "examplebucket.s3.amazonaws.com"},
-       {"Date", "Fri, 24 May 2013 00:00:00 GMT"},
-       {"x-amz-date", "20130524T000000Z"},
-       {"x-amz-storage-class", "REDUCED_REDUNDANCY"},
-       {"x-amz-content-sha256", "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"},
-       {"Authorization",
-        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
-        "SignedHeaders=date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class,"
-        "Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"}},
-      "Welcome to Amazon S3.");
+  EXPECT_EQ(s3.authenticate(s3_get_object_with_range()), kS3KeyId);
 }
 
 TEST(SigV4Vectors, S3PutObject) {
@@ -123,16 +76,6 @@ TEST(SigV4Vectors, S3GetBucketLifecycleAndListObjects) {
   EXPECT_EQ(s3.authenticate(signed_get("/?max-keys=2&prefix=J",
                                        "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7")),
             kS3KeyId);
-}
-
-server::HttpRequest s3_presigned_get() {
-  return make_request(
-      "GET",
-      "/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2F"
-      "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&"
-      "X-Amz-SignedHeaders=host&"
-      "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404",
-      {{"Host", "examplebucket.s3.amazonaws.com"}});
 }
 
 TEST(SigV4Vectors, S3PresignedGetWithinItsDay) {

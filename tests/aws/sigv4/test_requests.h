@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "aws/sigv4/sigv4_authenticator.h"
 #include "server/http_server.h"
 
 namespace sluice::aws::testing {
@@ -33,4 +34,25 @@ class PieceReader final : public server::BodyReader {
   size_t at_ = 0;
 };
 
+// AWS's documented SigV4 examples, shared by the vector and authenticator tests.
+namespace examples {
+
+inline constexpr const char* kIamSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+inline constexpr const char* kS3Secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+inline constexpr const char* kS3KeyId = "AKIAIOSFODNN7EXAMPLE";
+
+// An authenticator of `family` for `service` knowing one key, whose clock says `now` (epoch seconds).
+SigV4Authenticator authenticator(ProtocolFamily family, std::string service, std::string key_id,
+                                 std::string secret, int64_t now);
+
+// IAM's "Create a signed request" walk-through: ListUsers signed for iam on 20150830T123600Z.
+server::HttpRequest iam_list_users();
+// S3's "Signature Calculations for the Authorization Header" examples (examplebucket, 20130524):
+// GET /test.txt with Range, PUT /test$file.text, and the presigned GET valid for a day (with
+// `extra_query` appended to its query string, to tamper with it).
+server::HttpRequest s3_get_object_with_range();
+server::HttpRequest s3_put_object();
+server::HttpRequest s3_presigned_get(const std::string& extra_query = "");
+
+}  // namespace examples
 }  // namespace sluice::aws::testing

@@ -11,5 +11,7 @@ bench/stop_latency.sh "$build" 5
 bench/ingest_bench.sh "$build" 5
 bench/e2e_latency.py "$build" 30
 bench/extract_memory.sh "$build" 200
+# 20 visuals over 1,000,000 rows in Chromium: first render and refresh (needs scripts/setup.sh's chromium).
+node bench/dashboard_bench.mjs "$build"
 # The soak takes 10 minutes (mixed load, kill -9 every minute).
 bench/soak.py "$build" 10 60

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything sluice needs to build and test on Debian 12, idempotently.
-#   - Debian packages (skipped when all are already installed)
+#   - Debian packages (skipped when all are already installed), Chromium for the console's browser tests
+#   - npm packages (npm ci) of web/ (the console; playwright-core drives /usr/bin/chromium and never
+#     downloads a browser) and tests/storage/ (s3rver), when a package-lock.json is newer than its
+#     node_modules
 #   - DuckDB 1.4.4: libduckdb.so from npm @duckdb/node-bindings-linux-x64, duckdb.h from npm duckdb,
 #     cached under ${SLUICE_CACHE:-~/.cache/sluice}; DUCKDB_ROOT=<dir with include/duckdb.h and lib/libduckdb.so>
 #     skips the download.
@@ -13,6 +16,7 @@ APT_PACKAGES=(
   libsqlite3-dev libssl-dev libdeflate-dev libzstd-dev libhowardhinnant-date-dev tzdata
   libspdlog-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev
   libpugixml-dev clang-14 libclang-rt-14-dev python3-boto3 awscli python3-prometheus-client
+  chromium fonts-liberation
 )
 
 missing=()
@@ -28,6 +32,18 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+
+# npm packages, each folder from its lock file: web/ — the console's build (esbuild, its libraries)
+# and browser tests (playwright-core, axe-core); tests/storage/ — s3rver, a peer of the S3 back-end.
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+for npm_dir in "$repo/web" "$repo/tests/storage"; do
+  if [ -f "$npm_dir/package-lock.json" ] &&
+     { [ ! -d "$npm_dir/node_modules" ] || [ "$npm_dir/package-lock.json" -nt "$npm_dir/node_modules" ]; }; then
+    echo "setup: installing npm packages (npm ci --prefix ${npm_dir#"$repo"/})" >&2
+    npm ci --prefix "$npm_dir" --no-audit --no-fund >&2
+    touch "$npm_dir/node_modules"
+  fi
+done
 
 DUCKDB_VERSION=1.4.4
 DUCKDB_BINDINGS="@duckdb/node-bindings-linux-x64@1.4.4-r.4"

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "catalog/catalog.h"
+#include "catalog/metastore_catalog.h"
 #include "cli/embedded_example.h"
 #include "cli/terminal.h"
 #include "common/display_width.h"
@@ -25,6 +26,7 @@
 #include "daemon/daemon.h"
 #include "daemon/runtime.h"
 #include "daemon/scheduler.h"
+#include "dashboard/check.h"
 #include "extract/http_client.h"
 #include "fixture/fixture_api.h"
 #include "ingest/ingest.h"
@@ -166,12 +168,28 @@ int cmd_schema(const Options&) {
   return 0;
 }
 
+// The dashboards' SQL bound against the data directory's catalog when there is one (parsed only
+// otherwise). Only validate binds: a daemon starts before its tables are first crawled.
+void check_dashboards(const config::Pipeline& pipeline) {
+  if (pipeline.dashboards.empty()) return;
+  const auto file = pipeline.data_dir / "metastore.db";
+  std::unique_ptr<metastore::Metastore> db;
+  std::unique_ptr<catalog::MetastoreCatalog> catalog;
+  if (std::filesystem::exists(file)) {
+    db = std::make_unique<metastore::Metastore>(file);
+    catalog = std::make_unique<catalog::MetastoreCatalog>(*db);
+  }
+  auto problems = dashboard::check_dashboards(pipeline.dashboards, catalog.get(), pipeline.query.database);
+  if (!problems.empty()) throw config::ConfigError(std::move(problems));
+}
+
 int cmd_validate(const Options& opt) {
   config::Pipeline p = load_checked(opt);
+  check_dashboards(p);
   std::cout << opt.pipeline << ": ok (" << p.buckets.size() << " buckets, " << p.schedules.size()
             << " schedules, " << p.sources.size() << " sources, " << p.processors.size() << " processors, "
             << p.crawlers.size() << " crawlers, " << p.streams.size() << " streams, " << p.deliveries.size()
-            << " deliveries)\n";
+            << " deliveries, " << p.dashboards.size() << " dashboards)\n";
   return 0;
 }
 
@@ -273,6 +291,27 @@ int wait_for_stop_signal(const sigset_t& signals) {
   sigwait(&signals, &received);
   return received;
 }
+
+// A stop signal if one arrives within `wait`, else 0.
+int stop_signal_within(const sigset_t& signals, std::chrono::milliseconds wait) {
+  timespec timeout{static_cast<time_t>(wait.count() / 1000),
+                   static_cast<long>(wait.count() % 1000) * 1'000'000};
+  const int received = sigtimedwait(&signals, nullptr, &timeout);
+  return received > 0 ? received : 0;
+}
+
+// HOST:PORT of --listen into the pipeline's server: (nothing when empty).
+void apply_listen(const std::string& listen, config::Pipeline& pipeline) {
+  if (listen.empty()) return;
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw Error("--listen expects HOST:PORT, got \"" + listen + "\"");
+  pipeline.server.host = listen.substr(0, colon);
+  try {
+    pipeline.server.port = std::stoi(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw Error("--listen expects HOST:PORT with a numeric port, got \"" + listen + "\"");
+  }
+}
 }  // namespace
 
 int cmd_fixture(const Options& opt) {
@@ -287,16 +326,7 @@ int cmd_fixture(const Options& opt) {
 
 int cmd_run(const Options& opt) {
   config::Pipeline pipeline = load_checked(opt);
-  if (!opt.listen.empty()) {
-    auto colon = opt.listen.rfind(':');
-    if (colon == std::string::npos) throw Error("--listen expects HOST:PORT, got \"" + opt.listen + "\"");
-    pipeline.server.host = opt.listen.substr(0, colon);
-    try {
-      pipeline.server.port = std::stoi(opt.listen.substr(colon + 1));
-    } catch (const std::exception&) {
-      throw Error("--listen expects HOST:PORT with a numeric port, got \"" + opt.listen + "\"");
-    }
-  }
+  apply_listen(opt.listen, pipeline);
 
   const sigset_t signals = block_stop_signals();
   daemon::Daemon daemon(std::move(pipeline));
@@ -402,9 +432,33 @@ void demo_streaming(daemon::Runtime& runtime, const config::Pipeline& pipeline) 
   print_table(random.columns, random.rows);
 }
 
+// sluice demo --serve: the daemon on the demo's data, with the console, while random users arrive every
+// few seconds (so the live sheet of the example dashboard moves), until SIGINT or SIGTERM.
+void demo_serve(config::Pipeline pipeline, const std::string& listen, const sigset_t& signals) {
+  for (auto& d : pipeline.deliveries) d.buffer_interval = std::chrono::seconds(2);  // not a minute's wait
+  apply_listen(listen, pipeline);
+  daemon::Daemon daemon(std::move(pipeline));
+  daemon.start();
+  const auto& server = daemon.runtime().pipeline().server;
+  std::cout << "\nConsole: http://" << server.host << ":" << daemon.port()
+            << "/ui/ — random users arrive every 3 s; Ctrl-C stops\n";
+  std::cout.flush();
+  while (!stop_signal_within(signals, std::chrono::seconds(3))) {
+    try {
+      daemon.runtime().trigger("random-users");
+    } catch (const Error& e) {
+      spdlog::warn("demo: random-users: {}", e.what());
+    }
+  }
+  daemon.stop();
+}
+
 }  // namespace
 
 int cmd_demo(const Options& opt) {
+  // Signals are taken by the serving loop only; they must be blocked before any thread starts.
+  std::optional<sigset_t> signals;
+  if (opt.serve) signals = block_stop_signals();
   fixture::FixtureApi api(fixture::embedded_jsonplaceholder_db());
   api.start();
   const std::string base = "http://127.0.0.1:" + std::to_string(api.port());
@@ -448,6 +502,7 @@ int cmd_demo(const Options& opt) {
   runs_opt.data_dir = pipeline.data_dir.string();
   std::cout.flush();
   cmd_runs(runs_opt);
+  if (signals) demo_serve(std::move(pipeline), opt.listen, *signals);
   if (temporary) {
     std::error_code ec;
     std::filesystem::remove_all(*temporary, ec);

@@ -23,7 +23,8 @@ struct Options {
   std::string from;      // tail: empty = trim_horizon, or after the consumer's checkpoint
   std::string consumer;  // tail: a named consumer whose checkpoints are kept
   bool follow = false;
-  bool list = false;  // reprocess: only list the quarantined inputs
+  bool serve = false;  // demo: go on serving the console with live data
+  bool list = false;   // reprocess: only list the quarantined inputs
 };
 
 int cmd_validate(const Options& opt);

@@ -66,6 +66,9 @@ void add_pipeline_commands(CLI::App& app, sluice::cli::Options& opt, Commands& c
   auto* demo =
       app.add_subcommand("demo", "Offline demo: a loopback JSONPlaceholder, the example pipeline, a run");
   demo->add_option("--data-dir", opt.data_dir, "Keep the demo's data here instead of a temporary directory");
+  demo->add_flag("--serve", opt.serve,
+                 "Then run the daemon with the console at /ui/ while random users arrive, until Ctrl-C");
+  demo->add_option("--listen", opt.listen, "HOST:PORT of the console with --serve (default: the example's)");
   commands.emplace_back(demo, sluice::cli::cmd_demo);
 
   auto* fixture = app.add_subcommand(

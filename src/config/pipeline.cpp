@@ -7,6 +7,7 @@
 #include "config/node.h"
 #include "config/reader.h"
 #include "config/validators.h"
+#include "dashboard/dashboard_config_parser.h"
 #include "delivery/delivery_config_parser.h"
 #include "extract/source_config_parser.h"
 #include "process/processor_config_parser.h"
@@ -261,6 +262,11 @@ const Section& pipeline_section() {
        .description = "Kinesis Data Firehose",
        .hint = "delivery",
        .section = &delivery::delivery_section()},
+      {.name = "dashboards",
+       .kind = Kind::kEntries,
+       .description = "QuickSight-style dashboards served by the console at /ui/",
+       .hint = "dashboard",
+       .section = &dashboard::dashboard_section()},
   }};
   return section;
 }
@@ -279,6 +285,11 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
   parse_schedules(r, root, pipeline);
   parse_processors(r, root, pipeline);
   check_sources(r, root, pipeline);
+  for (const auto& entry : r.entries(root, pipeline_section()["dashboards"])) {
+    dashboard::DashboardConfig config;
+    dashboard::parse_dashboard(r, entry, config);
+    pipeline.dashboards.push_back(std::move(config));
+  }
   if (r.has_errors()) r.fail();
   pipeline.written_paths = r.written();
   return pipeline;

@@ -21,6 +21,7 @@
 #include "config/diagnostic.h"
 #include "config/keys.h"
 #include "config/server_config.h"
+#include "dashboard/dashboard_config.h"
 #include "delivery/delivery.h"
 #include "extract/source_config.h"
 #include "process/processor.h"
@@ -46,6 +47,7 @@ struct Pipeline {
   std::vector<catalog::CrawlerConfig> crawlers;
   std::vector<stream::StreamConfig> streams;
   std::vector<delivery::DeliveryConfig> deliveries;
+  std::vector<dashboard::DashboardConfig> dashboards;  // QuickSight's dashboards, as code
   query::QueryConfig
       query;  // default database: the first crawler's; results: s3://FIRST-BUCKET/athena/results/
   std::map<std::string, std::string> source_timezones;  // a source's own `timezone:`, when it sets one

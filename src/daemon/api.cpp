@@ -6,7 +6,10 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "console/console.h"
+#include "daemon/pipeline_graph.h"
 #include "daemon/routes.h"
+#include "dashboard/dashboard_service.h"
 #include "server/authenticator.h"
 #include "server/http_server.h"
 #include "server/router.h"
@@ -57,7 +60,7 @@ server::HttpServerOptions server_options(const config::ServerConfig& server) {
 
 }  // namespace
 
-Api::Api(Runtime& runtime, std::function<nlohmann::json()> status) {
+Api::Api(Runtime& runtime, std::function<nlohmann::json()> status, dashboard::DashboardService* dashboards) {
   const auto& server = runtime.pipeline().server;
   const std::string token = server_token(server);
   server::Router router;
@@ -73,6 +76,17 @@ Api::Api(Runtime& runtime, std::function<nlohmann::json()> status) {
   add_catalog_routes(native, runtime);
   add_processor_routes(native, runtime);
   add_metrics_routes(native, runtime);
+  console::add_console_routes(router, native);
+  DashboardTables tables;
+  if (dashboards) {
+    add_dashboard_routes(native, *dashboards);
+    tables = [dashboards] {
+      std::vector<std::pair<std::string, std::vector<std::string>>> out;
+      for (const auto& d : dashboards->dashboards()) out.emplace_back(d.name, dashboards->tables(d));
+      return out;
+    };
+  }
+  add_pipeline_routes(native, runtime, tables);
   add_aws_routes(router, runtime);
   http_ = std::make_unique<server::HttpServer>(server_options(server), std::move(router));
   http_->start();

@@ -16,6 +16,10 @@ namespace sluice::server {
 class HttpServer;
 }
 
+namespace sluice::dashboard {
+class DashboardService;
+}
+
 namespace sluice::daemon {
 
 class Api {
@@ -24,7 +28,9 @@ class Api {
   // that route is 404. Throws sluice::Error when the address is not loopback and no token is set
   // (sluice refuses to listen elsewhere without credentials), the token is too short, or the address
   // cannot be bound.
-  explicit Api(Runtime& runtime, std::function<nlohmann::json()> status = {});
+  // `dashboards` serves /v1/dashboards (absent: those routes are 404); GET /v1/pipeline is always served.
+  explicit Api(Runtime& runtime, std::function<nlohmann::json()> status = {},
+               dashboard::DashboardService* dashboards = nullptr);
   ~Api();
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;

@@ -4,6 +4,7 @@
 
 #include "daemon/api.h"
 #include "daemon/scheduler.h"
+#include "daemon/webhook_sender.h"
 
 namespace sluice::daemon {
 namespace {
@@ -24,6 +25,37 @@ nlohmann::json loop_json(const LoopStatus& s) {
           {"errors", s.errors},
           {"last_error", s.last_error},
           {"last_error_time", optional_time(s.last_error_time)}};
+}
+
+// Alerts are looked at this often; each visual runs only when its refresh is due.
+constexpr auto kAlertPeriod = std::chrono::seconds(1);
+
+// An alert's change of state as the run history keeps it (only changes to and from firing: an alert
+// that stays quiet leaves no trace) and as its webhook receives it.
+void record_alert(Runtime& runtime, WebhookSender& webhooks, const dashboard::AlertEvent& e) {
+  using dashboard::AlertState;
+  if (e.status.state != AlertState::kFiring && e.previous != AlertState::kFiring) return;
+  const bool firing = e.status.state == AlertState::kFiring;
+  const std::string name = e.dashboard + "/" + e.visual + "/" + e.alert->name;
+  metastore::RunOutcome outcome;
+  outcome.status = firing ? metastore::RunStatus::kFailed : metastore::RunStatus::kSucceeded;
+  outcome.error = firing ? "alert firing: " + e.status.message : "";
+  runtime.record_run({.kind = "alert", .name = name, .trigger = "refresh"}, outcome);
+  spdlog::log(firing ? spdlog::level::warn : spdlog::level::info, "alert {} is {}: {}", name,
+              dashboard::to_string(e.status.state), e.status.message);
+  if (e.alert->webhook.empty()) return;
+  webhooks.send(
+      e.alert->webhook,
+      nlohmann::json{{"alert", e.alert->name},
+                     {"dashboard", e.dashboard},
+                     {"visual", e.visual},
+                     {"condition", e.alert->condition.text},
+                     {"state", dashboard::to_string(e.status.state)},
+                     {"previous_state", dashboard::to_string(e.previous)},
+                     {"value", e.status.value ? nlohmann::json(*e.status.value) : nlohmann::json(nullptr)},
+                     {"message", e.status.message},
+                     {"time", format_iso8601_utc(e.status.since.value_or(now_ms()))}}
+          .dump());
 }
 
 }  // namespace
@@ -47,7 +79,19 @@ Daemon::Daemon(config::Pipeline pipeline, std::optional<Backends> backends)
       return std::chrono::milliseconds(kDeliveryPeriod);
     });
   }
-  api_ = std::make_unique<Api>(*runtime_, [this] { return status(); });
+  webhooks_ = std::make_unique<WebhookSender>();
+  dashboards_ = std::make_unique<dashboard::DashboardService>(
+      p.dashboards, p.query.database, runtime_->catalog(),
+      [this](const std::string& sql, const query::RunOptions& options) {
+        return runtime_->query(sql, options);
+      },
+      [this](const dashboard::AlertEvent& e) { record_alert(*runtime_, *webhooks_, e); });
+  alerting_ = std::make_unique<BackgroundLoop>("alerts", [this] {
+    dashboards_->evaluate_due(now_ms(), &runtime_->cancel_flag());
+    return std::chrono::milliseconds(kAlertPeriod);
+  });
+  api_ = std::make_unique<Api>(
+      *runtime_, [this] { return status(); }, dashboards_.get());
 }
 
 Daemon::~Daemon() { stop(); }
@@ -57,6 +101,7 @@ void Daemon::start() {
   scheduling_->start();
   processing_->start();
   if (delivering_) delivering_->start();
+  alerting_->start();
 }
 
 void Daemon::stop() {
@@ -66,6 +111,7 @@ void Daemon::stop() {
   scheduling_->stop();
   processing_->stop();
   if (delivering_) delivering_->stop();
+  alerting_->stop();
   api_->stop();
 }
 
@@ -73,7 +119,7 @@ int Daemon::port() const { return api_->port(); }
 
 nlohmann::json Daemon::status() const {
   nlohmann::json loops = nlohmann::json::array();
-  for (const auto* loop : {scheduling_.get(), processing_.get(), delivering_.get()})
+  for (const auto* loop : {scheduling_.get(), processing_.get(), delivering_.get(), alerting_.get()})
     if (loop) loops.push_back(loop_json(loop->status()));
   nlohmann::json backlogs = nlohmann::json::array();
   for (const auto& [consumer, count] : runtime_->backlogs())

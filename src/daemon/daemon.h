@@ -1,8 +1,10 @@
 // Daemon: `sluice run` as an object — the Runtime that owns the data directory, the HTTP API, and the
 // background loops: the scheduler (EventBridge rules; also retries interrupted runs), processing
 // (ObjectCreated events to processors and on_change crawlers) and delivery (streams to objects, and
-// the streams' retention). start() and stop() bracket its life; status() is the snapshot the API
-// (GET /v1/status) and a console read: each loop's last tick and error, event backlogs, streams.
+// the streams' retention) and alerts (the dashboards' threshold alerts, evaluated as their visuals
+// refresh; changes of state go to the run history and webhooks). start() and stop() bracket its life;
+// status() is the snapshot the API (GET /v1/status) and a console read: each loop's last tick and error,
+// event backlogs, streams.
 #pragma once
 
 #include <memory>
@@ -11,11 +13,13 @@
 #include "config/pipeline.h"
 #include "daemon/background_loop.h"
 #include "daemon/runtime.h"
+#include "dashboard/dashboard_service.h"
 
 namespace sluice::daemon {
 
 class Api;
 class SchedulerLoop;
+class WebhookSender;
 
 class Daemon {
  public:
@@ -35,6 +39,7 @@ class Daemon {
 
   int port() const;
   Runtime& runtime() { return *runtime_; }
+  dashboard::DashboardService& dashboards() { return *dashboards_; }
   // The snapshot of GET /v1/status: started, loops[], backlogs[], queries_running, streams[].
   nlohmann::json status() const;
 
@@ -42,7 +47,9 @@ class Daemon {
   TimePoint started_;
   std::unique_ptr<Runtime> runtime_;
   std::unique_ptr<SchedulerLoop> scheduler_;
-  std::unique_ptr<BackgroundLoop> scheduling_, processing_, delivering_;
+  std::unique_ptr<WebhookSender> webhooks_;
+  std::unique_ptr<dashboard::DashboardService> dashboards_;
+  std::unique_ptr<BackgroundLoop> scheduling_, processing_, delivering_, alerting_;
   std::unique_ptr<Api> api_;
   bool stopped_ = false;
 };

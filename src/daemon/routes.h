@@ -10,6 +10,10 @@
 #include "daemon/runtime.h"
 #include "server/router.h"
 
+namespace sluice::dashboard {
+class DashboardService;
+}
+
 namespace sluice::daemon {
 
 // GET /v1/health, GET /v1/status (when `status` is set), GET /v1/runs, POST /v1/trigger/{name}.
@@ -24,6 +28,9 @@ void add_catalog_routes(server::RouteGroup& native, Runtime& runtime);
 void add_processor_routes(server::RouteGroup& native, Runtime& runtime);
 // GET /metrics: the Runtime's figures in the Prometheus text format 0.0.4 (runtime.metrics()).
 void add_metrics_routes(server::RouteGroup& native, Runtime& runtime);
+// GET /v1/dashboards[/{name}[/versions|/parameters/{param}/values]], POST
+// /v1/dashboards/{name}/visuals/{id}/data: the console's dashboards.
+void add_dashboard_routes(server::RouteGroup& native, dashboard::DashboardService& service);
 // The AWS wire APIs (src/aws): Kinesis, Firehose, Athena and Glue by X-Amz-Target, S3 by the SigV4
 // credential scope (path style) or the Host (virtual-hosted style). Adds their groups to `router`.
 void add_aws_routes(server::Router& router, Runtime& runtime);

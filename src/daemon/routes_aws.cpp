@@ -50,7 +50,10 @@ void add_athena(server::Router& router, Runtime& runtime, const JsonService& jso
       aws::AthenaBackend{
           .engine = &runtime.queries(),
           .catalog = &runtime.catalog(),
-          .queue = std::make_shared<query::QueryQueue>(runtime.queries()),
+          .queue = std::make_shared<query::QueryQueue>(
+              runtime.queries(),
+              query::QueueConfig{
+                  .on_end = [&runtime](const std::string& state) { runtime.count_query(state); }}),
           .record = [&runtime](const std::string& id) { return runtime.query_record(id); },
           .history = [&runtime](int limit) { return runtime.query_history(limit); },
           .has_bucket =

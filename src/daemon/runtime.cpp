@@ -157,6 +157,10 @@ Runtime::~Runtime() = default;
 
 storage::ObjectStore& Runtime::objects() { return *parts_->objects; }
 metrics::Registry& Runtime::metrics() { return parts_->registry; }
+std::vector<DeliveryLag> Runtime::delivery_lag() {
+  return daemon::delivery_lag(*parts_->deliveries, *parts_->streams, parts_->delivery_progress);
+}
+void Runtime::count_query(const std::string& state) { parts_->measures.record_query(state); }
 catalog::Catalog& Runtime::catalog() { return parts_->catalog; }
 
 namespace {
@@ -257,6 +261,12 @@ delivery::DeliveryStreams& Runtime::delivery_streams() {
 }
 
 std::vector<metastore::RunRecord> Runtime::recent_runs(int limit) { return parts_->runs.list(limit); }
+
+metastore::RunLog& Runtime::run_log() { return parts_->runs; }
+
+int64_t Runtime::record_run(const metastore::RunStart& run, const metastore::RunOutcome& outcome) {
+  return parts_->runs.record(run, outcome);
+}
 
 std::optional<TimePoint> Runtime::last_fired(std::string_view schedule) {
   return parts_->schedules.load(std::string(schedule)).last_fired;

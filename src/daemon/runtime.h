@@ -42,6 +42,8 @@ class Registry;
 
 namespace sluice::daemon {
 
+struct DeliveryLag;  // runtime_metrics.h
+
 // What one run of a source did, as shown by `sluice runs` and the trigger/demo commands.
 struct RunSummary {
   int64_t run_id = 0;
@@ -125,6 +127,10 @@ class Runtime {
   // The figures of GET /metrics: what this Runtime did (puts, runs, processing, queries, delivery
   // latency) and, read at each scrape, the deliveries' lag. Lives as long as the Runtime.
   metrics::Registry& metrics();
+  // Each stream-fed delivery's lag behind its source shards (runtime_metrics.h).
+  std::vector<DeliveryLag> delivery_lag();
+  // Counts a query that ended in `state` that did not go through query() (the Athena API's pool).
+  void count_query(const std::string& state);
 
   // Retries, once each, the runs found interrupted when this Runtime opened (killed or stopped
   // mid-run), with the same slot, so they write the same object keys.
@@ -161,9 +167,14 @@ class Runtime {
   // Running queries are interrupted (CANCELLED).
   void cancel();
   bool cancelled() const { return cancelled_.load(); }
+  // The flag cancel() sets, for work that polls it (a query's RunOptions::cancel).
+  const std::atomic<bool>& cancel_flag() const { return cancelled_; }
 
   // Run history, newest first.
   std::vector<metastore::RunRecord> recent_runs(int limit);
+  // Adds a finished run of `kind` (an alert's change of state: kind "alert") to the run history.
+  int64_t record_run(const metastore::RunStart& run, const metastore::RunOutcome& outcome);
+  metastore::RunLog& run_log();
 
   // Persistent scheduling state, for the scheduler loop.
   std::optional<TimePoint> last_fired(std::string_view schedule);

@@ -67,6 +67,25 @@ RuntimeMetrics::RuntimeMetrics(metrics::Registry& registry)
           {"processor"})),
       queries_(registry.counter("sluice_queries_total", "Queries that ended, by state.", {"state"})) {}
 
+std::vector<DeliveryLag> delivery_lag(delivery::DeliveryStreams& deliveries, stream::StreamStore& streams,
+                                      delivery::DeliveryProgress& progress) {
+  std::vector<DeliveryLag> out;
+  for (const auto& name : deliveries.names()) {
+    try {
+      const auto info = deliveries.describe(name);
+      if (info.config.stream.empty() || !info.problem.empty()) continue;  // DirectPut, or no source
+      const auto& source = streams.get(info.config.stream);
+      for (const auto& shard : source.describe().shards) {
+        const auto delivered = progress.load(name, shard.shard_id).delivered;
+        out.push_back({name, shard.shard_id, records_behind(source, shard, delivered)});
+      }
+    } catch (const std::exception&) {
+      // Deleted while reading, or trimmed under it: this delivery is left out this time.
+    }
+  }
+  return out;
+}
+
 void RuntimeMetrics::collect_lag(delivery::DeliveryStreams& deliveries, stream::StreamStore& streams,
                                  delivery::DeliveryProgress& progress) {
   registry_.collect_gauge(
@@ -74,20 +93,8 @@ void RuntimeMetrics::collect_lag(delivery::DeliveryStreams& deliveries, stream::
       "Records of a delivery's source stream shard not delivered yet (read at scrape time).",
       {"delivery", "shard"}, [&deliveries, &streams, &progress] {
         std::vector<metrics::Sample> samples;
-        for (const auto& name : deliveries.names()) {
-          try {
-            const auto info = deliveries.describe(name);
-            if (info.config.stream.empty() || !info.problem.empty()) continue;  // DirectPut, or no source
-            const auto& source = streams.get(info.config.stream);
-            for (const auto& shard : source.describe().shards) {
-              const auto delivered = progress.load(name, shard.shard_id).delivered;
-              samples.push_back(
-                  {{name, shard.shard_id}, static_cast<double>(records_behind(source, shard, delivered))});
-            }
-          } catch (const std::exception&) {
-            // Deleted while scraping, or trimmed under it: this delivery is left out of this scrape.
-          }
-        }
+        for (const auto& lag : delivery_lag(deliveries, streams, progress))
+          samples.push_back({{lag.delivery, lag.shard}, static_cast<double>(lag.records)});
         return samples;
       });
 }

@@ -21,6 +21,16 @@
 
 namespace sluice::daemon {
 
+// How far a stream-fed delivery is behind its source shard, in records.
+struct DeliveryLag {
+  std::string delivery, shard;
+  uint64_t records = 0;
+};
+// Each stream-fed delivery's lag per shard of its source (DirectPut deliveries have none). A delivery
+// deleted or trimmed while it is read is left out. Never throws but for std::bad_alloc.
+std::vector<DeliveryLag> delivery_lag(delivery::DeliveryStreams& deliveries, stream::StreamStore& streams,
+                                      delivery::DeliveryProgress& progress);
+
 class RuntimeMetrics {
  public:
   // Registers the families in `registry`. Throws Error only when one of the names is taken by

@@ -49,6 +49,14 @@ int64_t RunLog::start(const RunStart& run) {
   });
 }
 
+int64_t RunLog::record(const RunStart& run, const RunOutcome& outcome) {
+  return db_.transaction([&] {
+    const int64_t id = start(run);
+    finish(id, outcome);
+    return id;
+  });
+}
+
 std::vector<int64_t> RunLog::start_slot(const std::string& schedule, TimePoint slot,
                                         const std::vector<RunStart>& runs, ScheduleState& state) {
   return db_.transaction([&] {
@@ -70,6 +78,26 @@ void RunLog::finish(int64_t id, const RunOutcome& outcome) {
     update.bind(5, outcome.object).bind(6, outcome.error).bind(7, id).run();
     if (db_.changes() != 1) throw Error("metastore: no run with id " + std::to_string(id));
   });
+}
+
+std::optional<RunRecord> RunLog::last(std::string_view kind, std::string_view name) {
+  std::optional<int64_t> id;
+  {
+    std::lock_guard lock(db_.mutex());
+    Statement select(db_, "SELECT max(id) FROM runs WHERE kind = ? AND name = ?");
+    select.bind(1, kind).bind(2, name);
+    if (select.step()) id = select.column_optional_int64(0);
+  }
+  return id ? get(*id) : std::nullopt;
+}
+
+std::map<std::string, int64_t> RunLog::status_counts(std::string_view kind, std::string_view name) {
+  std::lock_guard lock(db_.mutex());
+  Statement select(db_, "SELECT status, count(*) FROM runs WHERE kind = ? AND name = ? GROUP BY status");
+  select.bind(1, kind).bind(2, name);
+  std::map<std::string, int64_t> out;
+  while (select.step()) out[select.column_text(0)] = select.column_int64(1);
+  return out;
 }
 
 std::vector<RunRecord> RunLog::query(std::string_view where_and_order, std::optional<int64_t> arg) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,9 +63,16 @@ class RunLog {
   std::vector<int64_t> start_slot(const std::string& schedule, TimePoint slot,
                                   const std::vector<RunStart>& runs, ScheduleState& state);
   void finish(int64_t id, const RunOutcome& outcome);
+  // Records a run that is over as it is written (an alert's change of state): one transaction, so
+  // that no 'running' row is ever left behind to be retried.
+  int64_t record(const RunStart& run, const RunOutcome& outcome);
 
   std::vector<RunRecord> list(int limit);  // newest first
   std::optional<RunRecord> get(int64_t id);
+  // The newest run of `kind` named `name`, if any.
+  std::optional<RunRecord> last(std::string_view kind, std::string_view name);
+  // How many runs of `kind` named `name` ended in each status ("succeeded" -> 12, ...).
+  std::map<std::string, int64_t> status_counts(std::string_view kind, std::string_view name);
 
   // At start-up: runs still 'running' (their process died) become 'interrupted'; returns them.
   std::vector<RunRecord> mark_unfinished_interrupted();

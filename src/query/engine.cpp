@@ -712,20 +712,23 @@ const std::string& ReadableFiles::path(const std::string& bucket, const std::str
   return paths_.emplace(std::make_pair(bucket, key), handles_.back()->path().string()).first->second;
 }
 
+std::string empty_table_sql(const TableInfo& table) {
+  const auto columns = data_columns(table);
+  std::string out = "SELECT ";
+  for (size_t i = 0; i < columns.size(); ++i)
+    out += (i ? ", " : "") + std::string("CAST(NULL AS ") + catalog::duckdb_type(columns[i].type) + ") AS " +
+           quote_identifier(columns[i].name);
+  for (size_t i = 0; i < table.partition_keys.size(); ++i)
+    out += std::string(columns.empty() && i == 0 ? "" : ", ") + "CAST(NULL AS VARCHAR) AS " +
+           quote_identifier(table.partition_keys[i]);
+  return out + " LIMIT 0";
+}
+
 std::string table_scan_sql(const TableInfo& table, const std::vector<FileEntry>& files,
                            ReadableFiles& readable) {
+  if (files.empty()) return empty_table_sql(table);
   const auto columns = data_columns(table);
   const bool partitioned = !table.partition_keys.empty();
-  if (files.empty()) {
-    std::string out = "SELECT ";
-    for (size_t i = 0; i < columns.size(); ++i)
-      out += (i ? ", " : "") + std::string("CAST(NULL AS ") + catalog::duckdb_type(columns[i].type) +
-             ") AS " + quote_identifier(columns[i].name);
-    for (size_t i = 0; i < table.partition_keys.size(); ++i)
-      out += std::string(columns.empty() && i == 0 ? "" : ", ") + "CAST(NULL AS VARCHAR) AS " +
-             quote_identifier(table.partition_keys[i]);
-    return out + " LIMIT 0";
-  }
   // One scan per (format, compression): each reader takes one format.
   std::map<std::pair<FileFormat, bool>, std::vector<const FileEntry*>> groups;
   for (const auto& f : files) groups[{f.format, f.gzip}].push_back(&f);

@@ -231,6 +231,10 @@ class ReadableFiles {
 std::string table_scan_sql(const catalog::TableInfo& table, const std::vector<catalog::FileEntry>& files,
                            ReadableFiles& readable);
 
+// The SQL of a table with its columns and types and no rows: what a query over it binds against
+// before any file is read (an empty table, and sluice validate's binding of dashboards).
+std::string empty_table_sql(const catalog::TableInfo& table);
+
 // A random (version 4) UUID, the form of Athena's query ids.
 std::string new_query_id();
 

@@ -149,8 +149,10 @@ void QueryQueue::run_job(Job& job) {
   try {
     auto result = engine_.run(job.submission.sql, options);
     remember_types(job.query.id, std::move(result.types));
-  } catch (const QueryFailed&) {
+    if (config_.on_end) config_.on_end("SUCCEEDED");
+  } catch (const QueryFailed& e) {
     // The history has the outcome; GetQueryExecution reports it.
+    if (config_.on_end) config_.on_end(e.cause() == QueryFailed::Cause::kCancelled ? "CANCELLED" : "FAILED");
   } catch (const std::exception& e) {
     // Refused before it ran (the history could not be written): record it if at all possible.
     try {

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,9 @@ struct QueueConfig {
   size_t workers = 2;            // queries running at once
   size_t max_queued = 100;       // waiting for a worker; more are refused with QueueFull
   size_t max_remembered = 1000;  // queries whose column types are kept after they ran
+  // Told how each query that ran ended (SUCCEEDED, FAILED or CANCELLED), from the worker: the daemon
+  // counts them with the rest of its queries. Optional; must not throw.
+  std::function<void(const std::string& state)> on_end;
 };
 
 // One query to run: what StartQueryExecution carries.

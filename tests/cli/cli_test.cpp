@@ -34,7 +34,7 @@ TEST_F(Cli, ValidateAcceptsTheExample) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(
       r.out,
-      HasSubstr("ok (1 buckets, 2 schedules, 4 sources, 4 processors, 1 crawlers, 1 streams, 1 deliveries)"));
+      HasSubstr("ok (1 buckets, 2 schedules, 4 sources, 4 processors, 1 crawlers, 1 streams, 1 deliveries, 1 dashboards)"));
 }
 
 TEST_F(Cli, ValidateReportsEveryProblemAndExits1) {

@@ -1,6 +1,5 @@
 #include "daemon/runtime.h"
 
-#include <curl/curl.h>
 #include <date/date.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -20,6 +19,7 @@
 #include "storage/object_store.h"
 #include "stream/local_stream.h"
 #include "stream/stream.h"
+#include "tests/common/http.h"
 #include "tests/common/small_filesystem.h"
 #include "tests/common/temp_dir.h"
 #include "tests/daemon/test_pipeline.h"
@@ -466,29 +466,11 @@ crawlers:
     targets: [s3://raw/processed/]
 )";
 
-size_t write_all(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
 // POSTs `body`; returns {status, body}.
 std::pair<long, std::string> post(const std::string& url, const std::string& body,
                                   const std::vector<std::string>& headers = {}) {
-  CURL* curl = curl_easy_init();
-  std::string response;
-  curl_slist* list = nullptr;
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_all);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  return {status, response};
+  auto r = testing_util::http_request("POST", url, body, headers);
+  return {r.status, r.body};
 }
 
 class DaemonStreaming : public DaemonRuntime {
@@ -616,15 +598,8 @@ TEST_F(DaemonStreaming, CredentialsAreRequiredBeyondLoopbackAndChecked) {
 
 // GET with the answer's status and body.
 std::pair<long, std::string> get(const std::string& url) {
-  CURL* curl = curl_easy_init();
-  std::string response;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_all);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  return {status, response};
+  auto r = testing_util::http_request("GET", url);
+  return {r.status, r.body};
 }
 
 TEST_F(DaemonCatalog, QueriesAndTheCatalogThroughTheHttpApi) {

@@ -1,6 +1,5 @@
 // GET /metrics of a Runtime served by the daemon's Api, after known work, parsed by the reference
 // Prometheus text-format parser (Debian's python3-prometheus-client, through parse_exposition.py).
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,6 +15,7 @@
 #include "fixture/fixture_api.h"
 #include "storage/object_store.h"
 #include "stream/stream.h"
+#include "tests/common/http.h"
 #include "tests/common/temp_dir.h"
 #include "tests/daemon/test_pipeline.h"
 
@@ -40,32 +40,14 @@ processors:
 constexpr char kTokenVariable[] = "SLUICE_METRICS_TEST_TOKEN";
 constexpr char kToken[] = "metrics-test-token-0123456789";
 
-size_t append(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
 // Sends `method` to `url` with `body` and `headers` (and the bearer token when `token` is set):
 // {status, body}.
 std::pair<long, std::string> request(const std::string& method, const std::string& url,
                                      const std::string& token, const std::string& body = "",
-                                     const std::vector<std::string>& headers = {}) {
-  CURL* curl = curl_easy_init();
-  std::string answer;
-  curl_slist* list = nullptr;
-  if (!token.empty()) list = curl_slist_append(list, ("Authorization: Bearer " + token).c_str());
-  for (const auto& header : headers) list = curl_slist_append(list, header.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  return {status, answer};
+                                     std::vector<std::string> headers = {}) {
+  if (!token.empty()) headers.push_back("Authorization: Bearer " + token);
+  auto r = testing_util::http_request(method, url, body, headers);
+  return {r.status, r.body};
 }
 
 std::pair<long, std::string> get(const std::string& url, const std::string& token = "") {

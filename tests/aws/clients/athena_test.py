@@ -2,6 +2,7 @@
 asynchronously, their state, statistics and results (header row first, typed metadata, pages), and
 the error codes."""
 import unittest
+import urllib.request
 import uuid
 
 from botocore.exceptions import ClientError
@@ -73,6 +74,29 @@ class AthenaClients(unittest.TestCase):
         batch = self.athena.batch_get_query_execution(QueryExecutionIds=[query_id, unknown])
         self.assertEqual([e["QueryExecutionId"] for e in batch["QueryExecutions"]], [query_id])
         self.assertEqual([u["QueryExecutionId"] for u in batch["UnprocessedQueryExecutionIds"]], [unknown])
+
+    def test_athena_queries_are_counted_with_the_daemons_queries(self):
+        from prometheus_client.parser import text_string_to_metric_families
+
+        def counted():
+            with urllib.request.urlopen(self.sluice.endpoint + "/metrics", timeout=10) as r:
+                text = r.read().decode()
+            out = {}
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == "sluice_queries_total":
+                        out[sample.labels["state"]] = sample.value
+            return out
+
+        before = counted()
+        ok = self.athena.start_query_execution(QueryString="SELECT 1 AS one")["QueryExecutionId"]
+        bad = self.athena.start_query_execution(QueryString="SELECT * FROM nowhere")["QueryExecutionId"]
+        finished(self.athena, ok)
+        finished(self.athena, bad)
+        after = wait_for(lambda: (lambda c: c if c.get("FAILED", 0) > before.get("FAILED", 0) else None)(counted()),
+                         what="the failed Athena query counted")
+        self.assertEqual(after.get("SUCCEEDED", 0), before.get("SUCCEEDED", 0) + 1)
+        self.assertEqual(after.get("FAILED", 0), before.get("FAILED", 0) + 1)
 
     def test_the_default_output_location_and_idempotency(self):
         token = str(uuid.uuid4())

@@ -12,6 +12,7 @@
 #include "extract/source_config_parser.h"
 #include "process/processor_config_parser.h"
 #include "query/query_config_parser.h"
+#include "storage/storage_config_parser.h"
 #include "stream/stream_config_parser.h"
 
 namespace sluice::config {
@@ -227,6 +228,10 @@ const Section& pipeline_section() {
        .items = {{.kind = Kind::kAnyOf,
                   .items = {{.kind = Kind::kString, .pattern = kBucketPattern},
                             {.kind = Kind::kMapping, .section = &bucket_entry_section()}}}}},
+      {.name = "storage",
+       .kind = Kind::kMapping,
+       .description = "where the buckets' objects are kept: the data directory or an S3 endpoint",
+       .section = &storage::storage_section()},
       {.name = "schedules",
        .kind = Kind::kEntries,
        .description = "EventBridge-style scheduled rules",
@@ -279,6 +284,7 @@ Pipeline parse_pipeline(std::string_view yaml_text, const std::filesystem::path&
   r.check_keys(root, "", pipeline_section());
   parse_server_and_data_dir(r, root, file, pipeline);
   parse_buckets(r, root, pipeline);
+  if (const Node storage = root["storage"]) storage::parse_storage(r, storage, pipeline.storage);
   parse_sources(r, root, pipeline);
   parse_streams_and_deliveries(r, root, pipeline);
   parse_crawlers_and_query(r, root, pipeline);

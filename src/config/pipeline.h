@@ -28,6 +28,7 @@
 #include "query/engine.h"
 #include "schedule/schedule.h"
 #include "schedule/schedule_config.h"
+#include "storage/storage_config_parser.h"
 #include "stream/stream.h"
 
 namespace sluice::config {
@@ -41,6 +42,7 @@ struct Pipeline {
   std::filesystem::path data_dir;  // absolute; `data_dir:` is relative to the pipeline file
   ServerConfig server;
   std::vector<std::string> buckets;
+  storage::StorageConfig storage;  // where the buckets live: the data directory or S3
   std::vector<ScheduleConfig> schedules;
   std::vector<extract::SourceConfig> sources;
   std::vector<process::ProcessorConfig> processors;

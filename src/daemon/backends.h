@@ -1,7 +1,7 @@
 // Back-ends: which implementation stands behind each interface the Runtime uses — the ObjectStore
-// (S3) and the streams (Kinesis) — chosen in this one place from the pipeline file. Only the local
-// ones exist today (objects in DATA_DIR/objects, streams in DATA_DIR/streams); a later back-end (S3,
-// Kinesis) is a new case in backends_for(), and a test can hand the Runtime its own (a store without
+// (S3) and the streams (Kinesis) — chosen in this one place from the pipeline file: objects in
+// DATA_DIR/objects or in S3 (storage: backend: s3), streams in DATA_DIR/streams; a later back-end
+// (Kinesis) is a new case in backends_for(), and a test can hand the Runtime its own (a store without
 // local files) without the rest of sluice knowing.
 #pragma once
 
@@ -25,7 +25,8 @@ struct Backends {
   std::function<std::unique_ptr<stream::StreamStore>(const config::Pipeline& pipeline)> streams;
 };
 
-// The back-ends the pipeline file asks for; today always the local ones.
+// The back-ends the pipeline file asks for: the object store of its storage: section (the local
+// directory, or S3 with the credentials of the environment), and the local streams.
 Backends backends_for(const config::Pipeline& pipeline);
 
 }  // namespace sluice::daemon

@@ -44,21 +44,7 @@ TEST(DaemonBackends, TheBatchPipelineRunsOnAStoreWithoutLocalFiles) {
   fixture::FixtureApi api(fs::read_file(std::string(SLUICE_FIXTURES_DIR) + "/jsonplaceholder/db.json"));
   api.start();
   testing_util::TempDir dir;
-  auto pipeline = config::parse_pipeline(
-      "server: {port: 0}\n" + testing_util::pipeline_yaml("http://127.0.0.1:" + std::to_string(api.port())) +
-          R"(
-processors:
-  users:
-    input: {bucket: raw, prefix: raw/users/}
-    steps: [flatten, {filter: "id < 5"}]
-    output: {key: "processed/users/processed_{name}"}
-crawlers:
-  lake:
-    database: my_glue_database
-    targets: [s3://raw/processed/]
-)",
-      dir.path() / "p.yaml");
-  pipeline.data_dir = dir.path() / "data";
+  auto pipeline = testing_util::batch_pipeline("http://127.0.0.1:" + std::to_string(api.port()), dir.path());
   testing_util::MemoryObjectStore* memory = nullptr;
   Backends backends = backends_for(pipeline);
   backends.object_store = [&](const config::Pipeline& p, storage::ObjectEventLog* events, bool) {

@@ -1,6 +1,7 @@
 // Test helper: a pipeline pointing at a loopback FixtureApi, on a temporary data directory.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 #include "config/pipeline.h"
@@ -35,6 +36,26 @@ inline std::string pipeline_yaml(const std::string& base_url, const std::string&
          "/posts\n"
          "    retry: {max_attempts: 2, base_delay: 10ms, max_delay: 20ms}\n"
          "    to: s3://raw/raw/posts/posts_{datetime}.json\n";
+}
+
+// pipeline_yaml on port 0 with the original batch path after it: a processor flattening users and
+// keeping id < 5 into processed/users/, and a crawler cataloguing processed/ into my_glue_database.
+// Parsed as `dir`/p.yaml with its data directory in `dir`/data.
+inline config::Pipeline batch_pipeline(const std::string& base_url, const std::filesystem::path& dir) {
+  auto pipeline = config::parse_pipeline("server: {port: 0}\n" + pipeline_yaml(base_url) + R"(
+processors:
+  users:
+    input: {bucket: raw, prefix: raw/users/}
+    steps: [flatten, {filter: "id < 5"}]
+    output: {key: "processed/users/processed_{name}"}
+crawlers:
+  lake:
+    database: my_glue_database
+    targets: [s3://raw/processed/]
+)",
+                                         dir / "p.yaml");
+  pipeline.data_dir = dir / "data";
+  return pipeline;
 }
 
 }  // namespace sluice::testing_util

@@ -13,23 +13,13 @@
 #include "storage/object_events.h"
 #include "tests/common/memory_object_store.h"
 #include "tests/common/temp_dir.h"
+#include "tests/storage/store_contract.h"
 
 namespace sluice::storage {
 namespace {
 
 using ::testing::HasSubstr;
 using V = std::vector<std::string>;
-
-std::string read(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-V keys_of(const ListResult& r) {
-  V out;
-  for (const auto& o : r.objects) out.push_back(o.key);
-  return out;
-}
 
 template <typename Kind>
 class StoreContract : public ::testing::Test {
@@ -47,97 +37,17 @@ using StoreKinds = ::testing::Types<testing_util::LocalStoreKind, testing_util::
 TYPED_TEST_SUITE(StoreContract, StoreKinds, testing_util::StoreKindNames);
 
 TYPED_TEST(StoreContract, PutGetHeadRangeAndRemove) {
-  ObjectStore& store = *this->store_;
-  auto info = store.put("raw", "greeting/hello.txt", "hello");
-  EXPECT_EQ(info.etag, "5d41402abc4b2a76b9719d911017c592");
-  EXPECT_EQ(info.size, 5u);
-  EXPECT_EQ(store.get("raw", "greeting/hello.txt"), "hello");
-  EXPECT_EQ(store.get_range("raw", "greeting/hello.txt", 1, 3), "ell");
-  EXPECT_EQ(store.get_range("raw", "greeting/hello.txt", 3, 100), "lo");
-  EXPECT_EQ(store.get_range("raw", "greeting/hello.txt", 9, 1), "");
-  EXPECT_EQ(store.head("raw", "greeting/hello.txt")->etag, md5_hex("hello"));
-  EXPECT_FALSE(store.head("raw", "greeting/absent").has_value());
-  EXPECT_THROW(store.get("raw", "greeting/absent"), NotFound);
-  EXPECT_THROW(store.put("other", "k", "v"), NotFound);
-  try {
-    store.put("raw", "../escape", "evil");
-    ADD_FAILURE() << "accepted";
-  } catch (const Error& e) {
-    EXPECT_THAT(std::string(e.what()), HasSubstr("\"..\" segment"));
-  }
-  EXPECT_TRUE(store.remove("raw", "greeting/hello.txt"));
-  EXPECT_FALSE(store.remove("raw", "greeting/hello.txt"));
-  EXPECT_FALSE(store.head("raw", "greeting/hello.txt").has_value());
+  store_contract::put_get_head_range_and_remove(*this->store_);
 }
 
-TYPED_TEST(StoreContract, ListingIsS3s) {
-  ObjectStore& store = *this->store_;
-  for (const char* k : {"a-b", "a/b", "a0", "a/c/d", "a/c/e", "b", "raw/users/u1.json", "raw/posts/p1.json"})
-    store.put("raw", k, k);
-  EXPECT_EQ(keys_of(store.list("raw", {})),
-            (V{"a-b", "a/b", "a/c/d", "a/c/e", "a0", "b", "raw/posts/p1.json", "raw/users/u1.json"}));
-  EXPECT_EQ(keys_of(store.list("raw", {.prefix = "raw/us"})), V{"raw/users/u1.json"});
-  auto grouped = store.list("raw", {.prefix = "", .delimiter = "/"});
-  EXPECT_EQ(keys_of(grouped), (V{"a-b", "a0", "b"}));
-  EXPECT_EQ(grouped.common_prefixes, (V{"a/", "raw/"}));
-  auto nested = store.list("raw", {.prefix = "a/", .delimiter = "/"});
-  EXPECT_EQ(keys_of(nested), V{"a/b"});
-  EXPECT_EQ(nested.common_prefixes, V{"a/c/"});
-  EXPECT_EQ(keys_of(store.list("raw", {.prefix = "", .delimiter = "", .start_after = "a0"})),
-            (V{"b", "raw/posts/p1.json", "raw/users/u1.json"}));
-  ListRequest paged{.prefix = "", .delimiter = "/", .max_keys = 2};
-  V seen;
-  for (int pages = 0; pages < 10; ++pages) {
-    auto page = store.list("raw", paged);
-    for (const auto& o : page.objects) seen.push_back(o.key);
-    for (const auto& p : page.common_prefixes) seen.push_back(p);
-    if (!page.is_truncated) break;
-    paged.continuation_token = page.next_continuation_token;
-  }
-  EXPECT_EQ(seen, (V{"a-b", "a/", "a0", "b", "raw/"}));
-  EXPECT_THROW(store.list("raw", {.continuation_token = "garbage"}), Error);
-  EXPECT_THROW(store.list("raw", {.max_keys = 1001}), Error);
-  EXPECT_THROW(store.list("other", {}), NotFound);
-}
+TYPED_TEST(StoreContract, ListingIsS3s) { store_contract::listing_is_s3s(*this->store_); }
 
 TYPED_TEST(StoreContract, EveryPutAndCommittedWriterRecordsOneReadyEvent) {
-  ObjectStore& store = *this->store_;
-  store.put("raw", "raw/users/a b.json", "[1]");
-  {
-    auto dropped = store.open_writer("raw", "raw/users/never.json");
-    dropped->write("lost");
-  }
-  auto writer = store.open_writer("raw", "raw/users/streamed.json");
-  writer->write("[2,");
-  writer->write("3]");
-  writer->commit();
-  auto list = this->events_.list();
-  ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0].state, "ready");
-  EXPECT_EQ(list[0].event.event_name, "ObjectCreated:Put");
-  EXPECT_EQ(list[0].event.bucket, "raw");
-  EXPECT_EQ(list[0].event.key, "raw/users/a b.json");
-  EXPECT_EQ(list[0].event.size, 3u);
-  EXPECT_EQ(list[0].event.etag, md5_hex("[1]"));
-  EXPECT_EQ(list[1].event.key, "raw/users/streamed.json");
-  EXPECT_EQ(list[1].event.etag, md5_hex("[2,3]"));
-  EXPECT_FALSE(store.head("raw", "raw/users/never.json").has_value());
+  store_contract::every_put_and_committed_writer_records_one_ready_event(*this->store_, this->events_);
 }
 
 TYPED_TEST(StoreContract, ReadableObjectsAreLocalFilesUnderTheReadableDirectory) {
-  ObjectStore& store = *this->store_;
-  store.put("raw", "data/x.json", "{\"a\": 1}\n");
-  const auto dirs = store.readable_directories();
-  ASSERT_EQ(dirs.size(), 1u);
-  auto readable = store.open_readable("raw", "data/x.json");
-  EXPECT_EQ(read(readable->path()), "{\"a\": 1}\n");
-  EXPECT_EQ(readable->info().etag, md5_hex("{\"a\": 1}\n"));
-  EXPECT_EQ(readable->info().size, 9u);
-  const auto relative = std::filesystem::relative(readable->path(), dirs[0]).string();
-  EXPECT_FALSE(relative.empty());
-  EXPECT_NE(relative.rfind("..", 0), 0u) << readable->path() << " is outside " << dirs[0];
-  EXPECT_THROW(store.open_readable("raw", "data/absent.json"), NotFound);
-  EXPECT_THROW(store.open_readable("other", "data/x.json"), NotFound);
+  store_contract::readable_objects_are_local_files_under_the_readable_directory(*this->store_);
 }
 
 // An ObjectEventLog that records what it was asked to do.

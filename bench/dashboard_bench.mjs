@@ -155,7 +155,8 @@ async function main() {
 
     const concurrent = [], sequential = [];
     const ids = Object.keys(visuals);
-    const data = (id) => stack.json('POST', `/v1/dashboards/bench/visuals/${id}/data`, { parameters: {} });
+    // refresh: true runs every query (no cached result): the cold cost, comparable to POST /v1/query.
+    const data = (id) => stack.json('POST', `/v1/dashboards/bench/visuals/${id}/data`, { parameters: {}, refresh: true });
     for (let run = 0; run < kRuns; ++run) {
       let t0 = now();
       await Promise.all(ids.map(data));
@@ -174,7 +175,10 @@ async function main() {
     const result = {
       rows: kRows, visuals: ids.length, runs: kRuns, cpus: cpus().length, cpu: cpus()[0]?.model,
       load_and_crawl_ms: Math.round(loadMs),
-      first_render_ms: Math.round(median(firstRender)),
+      // The first page load runs the 20 queries (cold); later ones find their results cached until
+      // the table changes (warm: another viewer, the page opened again).
+      first_render_cold_ms: Math.round(firstRender[0]),
+      first_render_warm_ms: Math.round(median(firstRender.slice(1))),
       first_data_request_ms: Math.round(median(firstRequest)),
       last_data_response_ms: Math.round(median(lastResponse)),
       refresh_ms: Math.round(median(refresh)),
@@ -187,7 +191,8 @@ async function main() {
     const fmt = (xs) => xs.map((x) => Math.round(x)).join(' ');
     console.log(`dashboard bench: ${kRows} rows, ${ids.length} visuals, median of ${kRuns}`);
     console.log(`  load + process + crawl            ${result.load_and_crawl_ms} ms`);
-    console.log(`  first full render                 ${result.first_render_ms} ms   (${fmt(firstRender)})`);
+    console.log(`  first full render, cold (run 1)   ${result.first_render_cold_ms} ms`);
+    console.log(`  first full render, warm (median)  ${result.first_render_warm_ms} ms   (${fmt(firstRender)})`);
     console.log(`    first data request sent         ${result.first_data_request_ms} ms   (${fmt(firstRequest)})`);
     console.log(`    last data response received     ${result.last_data_response_ms} ms   (${fmt(lastResponse)})`);
     console.log(`  refresh after new data            ${result.refresh_ms} ms   (${fmt(refresh)})`);

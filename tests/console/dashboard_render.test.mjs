@@ -1,5 +1,5 @@
-// Console.DashboardRender: every sheet of every dashboard of the example pipeline renders every
-// visual, each with the number of marks (or rows) the API's data for it implies, its alerts in the
+// Console.DashboardRender: every sheet of every dashboard of the example pipeline, and a dashboard of
+// every other visual type (h.typesDashboard), renders every visual, each with the number of marks (or rows) the API's data for it implies, its alerts in the
 // state the API evaluated, and no Content-Security-Policy violation on the way.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import * as h from './harness.mjs';
 
 let stack, browser;
 before(async () => {
-  stack = await h.startStack({ name: 'render' });
+  stack = await h.startStack({ name: 'render', extraDashboards: h.typesDashboard });
   await stack.loadExampleData();
   browser = await h.launchBrowser({ name: 'render' });
 });

@@ -440,7 +440,7 @@ export async function closeAll(...things) {
 }
 
 // The tests' own dashboards, added to the example's: a dropdown filter and a drill-down over posts
-// and comments (console_test), and a sheet with a visual whose SQL fails beside working ones and a
+// and comments (console_test), a sheet with a visual whose SQL fails beside working ones and a
 // table of random users' first names, where hostile values land (console_errors).
 export const testDashboards = `
   console_test:
@@ -493,6 +493,59 @@ export const testDashboards = `
             title: First names of random users
             sql: SELECT name_first, location_country FROM random_users ORDER BY name_first
             page_size: 50
+`;
+
+// A dashboard of every visual type the example does not use, over the example's posts and comments
+// (the render test adds it to the example's).
+export const typesDashboard = `
+  console_types:
+    title: Every visual type
+    sheets:
+      - title: Types
+        visuals:
+          kpi_with_previous:
+            type: kpi
+            sql: SELECT count(*) AS posts, count(*) - 10 AS before FROM posts
+            fields: {value: posts, previous: before}
+          stacked:
+            type: stacked_bar
+            sql: >-
+              SELECT CAST(user_id AS VARCHAR) AS u, CASE WHEN id % 2 = 0 THEN 'even' ELSE 'odd' END AS parity,
+              count(*) AS n FROM posts GROUP BY 1, 2 ORDER BY 1, 2
+            fields: {x: u, y: n, series: parity}
+          line:
+            type: line
+            sql: SELECT id, length(title) AS chars FROM posts ORDER BY id
+            fields: {x: id, y: chars}
+          area:
+            type: area
+            sql: SELECT id, length(body) AS chars FROM posts ORDER BY id
+            fields: {x: id, y: chars}
+          pie:
+            type: pie
+            sql: SELECT CAST(user_id AS VARCHAR) AS u, count(*) AS n FROM posts GROUP BY 1 ORDER BY 1
+            fields: {label: u, value: n}
+          pivot:
+            type: pivot
+            sql: >-
+              SELECT CAST(user_id AS VARCHAR) AS u, CASE WHEN id % 2 = 0 THEN 'even' ELSE 'odd' END AS parity,
+              count(*) AS n FROM posts GROUP BY 1, 2
+            fields: {rows: u, columns: parity, value: n}
+          scatter:
+            type: scatter
+            sql: SELECT length(title) AS t, length(body) AS b, id FROM posts
+            fields: {x: t, y: b, label: id}
+          histogram:
+            type: histogram
+            sql: SELECT length(body) AS chars FROM comments
+            fields: {value: chars}
+            bins: 12
+          heatmap:
+            type: heatmap
+            sql: >-
+              SELECT CAST(user_id AS VARCHAR) AS u, CAST(id % 3 AS VARCHAR) AS k, count(*) AS n FROM posts
+              GROUP BY 1, 2 ORDER BY 1, 2
+            fields: {x: u, y: k, value: n}
 `;
 
 // Runs `body(page)` on a new page of `browser`; saves a screenshot named `label` at the end, or

@@ -36,7 +36,8 @@ export function render({ body, visual, data, drill }) {
       legend: names.length > 1 ? { type: 'scroll', top: 0 } : undefined,
       tooltip: { renderMode: 'richText', trigger: type === 'line' ? 'axis' : 'item', confine: true },
       xAxis: { type: 'category', data: categories, axisLabel: { hideOverlap: true, formatter: (v) => text(v).slice(0, 24) } },
-      yAxis: { type: 'value' },
+      // Counts are whole numbers: no 0.2 ticks on an axis of integers.
+      yAxis: { type: 'value', minInterval: /INT(EGER)?$/i.test(String(data.columns[yi]?.type || '')) ? 1 : undefined },
       series,
     },
     drill ? (p) => p.data && drill(p.data.row) : null,

@@ -27,6 +27,7 @@
 #include "daemon/runtime.h"
 #include "daemon/scheduler.h"
 #include "dashboard/check.h"
+#include "export/terraform.h"
 #include "extract/http_client.h"
 #include "fixture/fixture_api.h"
 #include "ingest/ingest.h"
@@ -964,6 +965,15 @@ int cmd_tail(const Options& opt) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   }
+}
+
+int cmd_export_terraform(const Options& opt) {
+  const config::Pipeline pipeline = config::load_pipeline(opt.pipeline);
+  const std::vector<std::string> warnings = terraform::write_terraform(pipeline, opt.out_dir);
+  for (const auto& warning : warnings) std::cerr << "warning: " << warning << '\n';
+  std::cout << (std::filesystem::path(opt.out_dir) / "main.tf.json").string() << ": written ("
+            << warnings.size() << " settings not exported, listed above)\n";
+  return 0;
 }
 
 }  // namespace sluice::cli

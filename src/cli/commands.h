@@ -23,8 +23,9 @@ struct Options {
   std::string from;      // tail: empty = trim_horizon, or after the consumer's checkpoint
   std::string consumer;  // tail: a named consumer whose checkpoints are kept
   bool follow = false;
-  bool serve = false;  // demo: go on serving the console with live data
-  bool list = false;   // reprocess: only list the quarantined inputs
+  bool serve = false;   // demo: go on serving the console with live data
+  bool list = false;    // reprocess: only list the quarantined inputs
+  std::string out_dir;  // export terraform: the directory main.tf.json is written to
 };
 
 int cmd_validate(const Options& opt);
@@ -40,5 +41,7 @@ int cmd_queries(const Options& opt);
 int cmd_catalog(const Options& opt);
 int cmd_put(const Options& opt);
 int cmd_tail(const Options& opt);
+// export terraform PIPELINE DIR: writes DIR/main.tf.json and prints what is not exported on stderr.
+int cmd_export_terraform(const Options& opt);
 
 }  // namespace sluice::cli

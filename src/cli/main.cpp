@@ -137,6 +137,17 @@ void add_stream_commands(CLI::App& app, sluice::cli::Options& opt, Commands& com
   commands.emplace_back(tail, sluice::cli::cmd_tail);
 }
 
+// export terraform PIPELINE DIR: the pipeline as AWS resources (export/terraform.h).
+void add_export_commands(CLI::App& app, sluice::cli::Options& opt, Commands& commands) {
+  auto* exporter = app.add_subcommand("export", "Export the pipeline to run elsewhere");
+  exporter->require_subcommand(1);
+  auto* terraform = exporter->add_subcommand(
+      "terraform", "Write DIR/main.tf.json: the pipeline as AWS resources, sluice as the Lambda functions");
+  terraform->add_option("PIPELINE", opt.pipeline, "Pipeline file")->required();
+  terraform->add_option("DIR", opt.out_dir, "Directory to write main.tf.json in")->required();
+  commands.emplace_back(terraform, sluice::cli::cmd_export_terraform);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -153,6 +164,7 @@ int main(int argc, char** argv) {
   add_pipeline_commands(app, opt, commands);
   add_query_commands(app, opt, commands);
   add_stream_commands(app, opt, commands);
+  add_export_commands(app, opt, commands);
 
   try {
     app.parse(argc, argv);

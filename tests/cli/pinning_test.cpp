@@ -37,8 +37,9 @@ TEST_F(Pinning, EverySubcommandPrintsItsHelpWithItsOptions) {
       {"tail", {"STREAM", "--pipeline", "--url", "--from", "--follow", "--consumer"}},
       {"reprocess", {"PROCESSOR", "KEY", "--list", "--pipeline"}},
       {"runs", {"--pipeline", "--limit", "--format"}},
-      {"demo", {"--data-dir"}},
+      {"demo", {"--data-dir", "--serve", "--listen"}},
       {"fixture", {"--port"}},
+      {"export", {"terraform"}},
   };
   auto top = sluice({"--help"});
   EXPECT_EQ(top.code, 0) << top.err;
@@ -50,6 +51,9 @@ TEST_F(Pinning, EverySubcommandPrintsItsHelpWithItsOptions) {
     EXPECT_THAT(help.out, HasSubstr("sluice " + command));
     for (const auto& name : names) EXPECT_THAT(help.out, HasSubstr(name));
   }
+  auto terraform = sluice({"export", "terraform", "--help"});
+  EXPECT_EQ(terraform.code, 0) << terraform.err;
+  for (const char* name : {"PIPELINE", "DIR", "main.tf.json"}) EXPECT_THAT(terraform.out, HasSubstr(name));
 }
 
 TEST_F(Pinning, ThePipelineDefaultsToSluicePipelineThenThePipelineYamlOfTheCurrentDirectory) {

@@ -41,17 +41,21 @@ server::HttpResponse visual_data(DashboardService& service, const server::RouteR
     return error_response(
         404, "dashboard \"" + d->name + "\" has no visual \"" + r.param("id").substr(0, 128) + "\"");
   nlohmann::json parameters;
+  bool fresh = false;  // the page's refresh button: run the query even if a cached result is valid
   if (r.http.body.find_first_not_of(" \t\r\n") != std::string::npos) {
     const std::string expected =
-        "{\"parameters\": {\"NAME\": \"value\" | {\"start\": ISO, \"end\": ISO}}} or no body";
+        "{\"parameters\": {\"NAME\": \"value\" | {\"start\": ISO, \"end\": ISO}}, \"refresh\": true|false} "
+        "or no body";
     auto body = json_body(r.http, expected, bad);
     if (!body) return bad;
-    if (!body->is_object() || (body->contains("parameters") && !(*body)["parameters"].is_object()))
+    if (!body->is_object() || (body->contains("parameters") && !(*body)["parameters"].is_object()) ||
+        (body->contains("refresh") && !(*body)["refresh"].is_boolean()))
       return error_response(400, "expected " + expected);
     if (body->contains("parameters")) parameters = (*body)["parameters"];
+    fresh = body->value("refresh", false);
   }
   try {
-    auto data = service.visual_data(*d, *v, parameters, r.http.client_gone);
+    auto data = service.visual_data(*d, *v, parameters, r.http.client_gone, fresh);
     auto out = query_result_to_json(data.result);
     out["visual"] = v->id;
     out["alerts"] = std::move(data.alerts);

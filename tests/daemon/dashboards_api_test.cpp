@@ -130,6 +130,14 @@ TEST_F(DashboardsApi, DefinitionsDataAndErrorsAsThePageReadsThem) {
   auto csv = call("GET", "/v1/queries/" + json_of(slow)["query_id"].get<std::string>() + "/results.csv");
   EXPECT_EQ(csv.body, "\"status\",\"n\"\n\"slow\",\"1\"\n");
 
+  // The same request again is answered from the cache (same query); refresh: true runs it again.
+  EXPECT_EQ(json_of(call("POST", "/v1/dashboards/ops/visuals/by_status/data"))["query_id"],
+            json_of(all)["query_id"]);
+  auto refreshed = call("POST", "/v1/dashboards/ops/visuals/by_status/data", R"({"refresh": true})");
+  EXPECT_NE(json_of(refreshed)["query_id"], json_of(all)["query_id"]);
+  EXPECT_EQ(json_of(refreshed)["rows"], json_of(all)["rows"]);
+  EXPECT_EQ(call("POST", "/v1/dashboards/ops/visuals/by_status/data", R"({"refresh": "yes"})").status, 400);
+
   auto broken = call("POST", "/v1/dashboards/ops/visuals/broken/data");
   EXPECT_EQ(broken.status, 400);
   EXPECT_THAT(json_of(broken)["error"].get<std::string>(), HasSubstr("\"nope\" not found"));

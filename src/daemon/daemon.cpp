@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/api.h"
+#include "daemon/json_shapes.h"
 #include "daemon/scheduler.h"
 #include "daemon/webhook_sender.h"
 
@@ -14,17 +15,13 @@ constexpr auto kProcessingPeriod = std::chrono::milliseconds(200);
 // Deliveries are polled often enough for their buffer interval (at most this late).
 constexpr auto kDeliveryPeriod = std::chrono::milliseconds(100);
 
-nlohmann::json optional_time(const std::optional<TimePoint>& t) {
-  return t ? nlohmann::json(format_iso8601_utc(*t)) : nlohmann::json(nullptr);
-}
-
 nlohmann::json loop_json(const LoopStatus& s) {
   return {{"name", s.name},
           {"ticks", s.ticks},
-          {"last_tick", optional_time(s.last_tick)},
+          {"last_tick", time_or_null(s.last_tick)},
           {"errors", s.errors},
           {"last_error", s.last_error},
-          {"last_error_time", optional_time(s.last_error_time)}};
+          {"last_error_time", time_or_null(s.last_error_time)}};
 }
 
 // Alerts are looked at this often; each visual runs only when its refresh is due.

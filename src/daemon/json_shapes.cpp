@@ -6,10 +6,11 @@
 
 namespace sluice::daemon {
 
+nlohmann::json time_or_null(const std::optional<TimePoint>& t) {
+  return t ? nlohmann::json(format_iso8601_utc(*t)) : nlohmann::json(nullptr);
+}
+
 nlohmann::json run_to_json(const metastore::RunRecord& r) {
-  auto time_or_null = [](const std::optional<TimePoint>& t) {
-    return t ? nlohmann::json(format_iso8601_utc(*t)) : nlohmann::json(nullptr);
-  };
   return {{"run_id", r.id},
           {"kind", r.kind},
           {"name", r.name},
@@ -59,7 +60,7 @@ nlohmann::json query_record_to_json(const query::QueryRecord& q) {
           {"database", q.database},
           {"state", q.state},
           {"submitted", format_iso8601_utc(q.submitted)},
-          {"ended", q.ended ? nlohmann::json(format_iso8601_utc(*q.ended)) : nlohmann::json(nullptr)},
+          {"ended", time_or_null(q.ended)},
           {"planning_ms", q.planning_ms},
           {"execution_ms", q.execution_ms},
           {"rows", q.rows},

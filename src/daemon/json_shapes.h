@@ -21,6 +21,9 @@ class Stream;
 
 namespace sluice::daemon {
 
+// A time as the API writes it (ISO-8601 UTC with milliseconds), or null.
+nlohmann::json time_or_null(const std::optional<TimePoint>& t);
+
 nlohmann::json run_to_json(const metastore::RunRecord& run);
 nlohmann::json summary_to_json(const RunSummary& run);
 nlohmann::json query_result_to_json(const query::QueryResult& result);

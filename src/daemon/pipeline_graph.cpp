@@ -12,10 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-json optional_time(const std::optional<TimePoint>& t) {
-  return t ? json(format_iso8601_utc(*t)) : json(nullptr);
-}
-
 // A key template's fixed part: up to its first expression ({date}, !{timestamp:...}).
 std::string fixed_prefix(const std::string& key) {
   const size_t brace = key.find_first_of("{!");
@@ -79,8 +75,8 @@ void add_schedules(GraphBuilder& g, Runtime& runtime) {
     g.node("schedule", s.name, "ok",
            {{"expression", s.expression},
             {"timezone", s.timezone},
-            {"next_fire", optional_time(next)},
-            {"last_fired", optional_time(runtime.last_fired(s.name))}});
+            {"next_fire", time_or_null(next)},
+            {"last_fired", time_or_null(runtime.last_fired(s.name))}});
     for (const auto& target : s.targets)
       g.edge("schedule:" + s.name,
              (runtime.pipeline().find_source(target) ? "source:" : "crawler:") + target);

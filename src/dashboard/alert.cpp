@@ -38,14 +38,6 @@ std::optional<AlertCondition::Op> op_of(const std::string& word) {
   return std::nullopt;
 }
 
-std::optional<double> number_of(const std::string& word) {
-  double value = 0;
-  const char* end = word.data() + word.size();
-  auto [ptr, ec] = std::from_chars(word.data(), end, value);
-  if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
-  return value;
-}
-
 bool valid_column(const std::string& word) {
   if (word.empty() || word.size() > 255) return false;
   if (!std::isalpha(static_cast<unsigned char>(word[0])) && word[0] != '_') return false;
@@ -61,6 +53,14 @@ std::string format_number(double v) {
 }
 
 }  // namespace
+
+std::optional<double> parse_number(std::string_view text) {
+  double value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
 
 bool AlertCondition::holds(double value) const {
   switch (op) {
@@ -93,7 +93,7 @@ std::optional<AlertCondition> parse_alert_condition(std::string_view text, std::
   AlertCondition c;
   c.text = std::string(text);
   const auto op = op_of(words[1]);
-  const auto threshold = number_of(words[2]);
+  const auto threshold = parse_number(words[2]);
   if (!valid_column(words[0]) || !op || !threshold) {
     why = expected;
     return std::nullopt;

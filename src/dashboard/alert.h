@@ -28,6 +28,10 @@ struct AlertCondition {
   bool holds(double value) const;
 };
 
+// A decimal number as the whole of `text` ("3", "-1.5", "1e3"), finite; nullopt otherwise. What a
+// condition's threshold, a number parameter and an alert's value are read with.
+std::optional<double> parse_number(std::string_view text);
+
 // Parses a condition; nullopt after setting `why` to what was expected.
 std::optional<AlertCondition> parse_alert_condition(std::string_view text, std::string& why);
 

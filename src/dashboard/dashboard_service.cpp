@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <cmath>
 #include <set>
 
+#include "catalog/schema.h"
 #include "query/binder.h"
 
 namespace sluice::dashboard {
@@ -18,25 +17,12 @@ constexpr std::chrono::seconds kTablesRecheck{5};
 constexpr std::chrono::seconds kAlertHeartbeat{30};
 constexpr size_t kMaxDropdownValues = 1000;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::optional<double> number(const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  double v = 0;
-  auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), v);
-  if (ec != std::errc() || ptr != text->data() + text->size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
 // The alert's value in the first row of `result`, nullopt when there is none.
 std::optional<double> value_of(const AlertCondition& c, const query::QueryResult& result) {
   if (result.rows.empty()) return std::nullopt;
   for (size_t i = 0; i < result.columns.size(); ++i)
-    if (lower(result.columns[i]) == c.column) return number(result.rows.front()[i]);
+    if (catalog::lower(result.columns[i]) == c.column)
+      return result.rows.front()[i] ? parse_number(*result.rows.front()[i]) : std::nullopt;
   return std::nullopt;
 }
 

@@ -1,8 +1,6 @@
 #include "dashboard/sql_template.h"
 
 #include <cctype>
-#include <charconv>
-#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "sql/duckdb.h"
@@ -57,11 +55,7 @@ std::string timestamp_literal(TimePoint t) {
   return "TIMESTAMP '" + iso + "'";
 }
 
-bool is_number(std::string_view text) {
-  double v = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size() && std::isfinite(v);
-}
+bool is_number(std::string_view text) { return parse_number(text).has_value(); }
 
 // The earliest and latest instants a date range can name: every timestamp falls between them.
 constexpr int64_t kFarPastMs = 0;                  // 1970-01-01
